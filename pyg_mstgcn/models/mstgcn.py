@@ -1,0 +1,185 @@
+"""The MST-GCN network on PyG skeleton batches."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor, nn
+from torch_geometric import EdgeIndex
+from torch_geometric.data import Batch, Data
+
+from pyg_mstgcn.data import full_edges
+from pyg_mstgcn.graph import SkeletonLayout, get_layout
+from pyg_mstgcn.nn import MSTGCNBlock, SeparableGraphLayer, SpatialGraphConv
+
+BlockRow = Tuple[int, int, bool, int]
+
+#: The block rows ``[C_in, C_out, residual, temporal stride]`` of the original's NTU network.
+DEFAULT_BLOCKS: Tuple[BlockRow, ...] = (
+    (3, 112, False, 1),
+    (112, 112, True, 1), (112, 112, True, 1), (112, 112, True, 1),
+    (112, 224, True, 2), (224, 224, True, 1), (224, 224, True, 1),
+    (224, 448, True, 2), (448, 448, True, 1), (448, 448, True, 1),
+)
+
+
+class MSTGCN(nn.Module):
+    r"""The multi-scale spatial temporal graph convolutional network (Chen et al., AAAI 2021).
+
+    Input features are normalised per (person, joint, channel) by ``data_bn``, then the blocks
+    of :obj:`blocks` run on every skeleton instance (the first block is always the plain one
+    without attention, as in the original), features are averaged over frames and joints,
+    then over persons, and a linear layer gives the class scores.
+
+    Args:
+        num_classes (int): Number of action classes.
+        layout (str or SkeletonLayout, optional): Skeleton layout. (default: ``'ntu-rgb+d'``)
+        in_channels (int, optional): Coordinates per joint. (default: :obj:`3`)
+        num_person (int, optional): Persons per sequence :math:`M`. (default: :obj:`2`)
+        blocks (sequence of rows, optional): Rows ``[C_in, C_out, residual, stride]``; the
+            original's NTU network (112/224/448 channels, 10 blocks) by default.
+        block_type (str, optional): ``'basic'``, ``'bottle'``, ``'sep'``, ``'ms'`` or
+            ``'ms_bottle'``. (default: :obj:`'ms'`)
+        layer_type (str, optional): ``'basic'`` or ``'sep'``. (default: :obj:`'basic'`)
+        attention (str, optional): ``'stcja'``, ``'stja'``, ``'ca'``, ``'fa'``, ``'ja'``,
+            ``'pa'`` or :obj:`None`. (default: :obj:`None`)
+        s_scale (int, optional): Scales of MS-GC. (default: :obj:`4`)
+        t_scale (int, optional): Scales of MT-GC. (default: :obj:`4`)
+        kernel_size (int, optional): Temporal kernel size. (default: :obj:`9`)
+        reduct_ratio (int, optional): Bottleneck/attention reduction. (default: :obj:`2`)
+        expand_ratio (int, optional): Separable expansion, 0 for none. (default: :obj:`0`)
+        act (str, optional): ``'relu'``, ``'hswish'`` or ``'swish'``. (default: :obj:`'relu'`)
+        bias (bool, optional): Bias of the attention projections. (default: :obj:`True`)
+        parts (sequence of sequences of int, optional): Body parts for ``'pa'``; defaults to
+            the layout's.
+        backend (str, optional): ``'dense'`` or ``'sparse'``. (default: :obj:`'dense'`)
+        adjacency (str, optional): ``'full'`` or ``'skeleton'``. (default: :obj:`'full'`)
+
+    Shapes:
+        - **input:** a :class:`~torch_geometric.data.Batch` (or one
+          :class:`~torch_geometric.data.Data`) in the representation of
+          :mod:`pyg_mstgcn.data`: ``x`` of shape :math:`(N \cdot M \cdot V, C, T)`
+        - **output:** logits :math:`(N, \text{num\_classes})`
+    """
+
+    def __init__(self, num_classes: int, layout: Union[str, SkeletonLayout] = 'ntu-rgb+d',
+                 in_channels: int = 3, num_person: int = 2,
+                 blocks: Optional[Sequence[Sequence]] = None, block_type: str = 'ms',
+                 layer_type: str = 'basic', attention: Optional[str] = None,
+                 s_scale: int = 4, t_scale: int = 4, kernel_size: int = 9,
+                 reduct_ratio: int = 2, expand_ratio: int = 0, act: str = 'relu',
+                 bias: bool = True, parts: Optional[Sequence[Sequence[int]]] = None,
+                 backend: str = 'dense', adjacency: str = 'full') -> None:
+        super().__init__()
+        self.layout = get_layout(layout)
+        if parts is not None:
+            self.layout = dataclasses.replace(self.layout, parts=tuple(map(tuple, parts)))
+        if blocks is None:
+            blocks = ((in_channels, ) + tuple(DEFAULT_BLOCKS[0][1:]), ) + DEFAULT_BLOCKS[1:]
+        blocks = [tuple(row) for row in blocks]
+        _check_blocks(blocks, in_channels)
+        self.num_classes, self.in_channels, self.num_person = num_classes, in_channels, num_person
+        self.backend, self.adjacency = backend, adjacency
+        V = self.layout.num_joints
+        self.data_bn = nn.BatchNorm1d(num_person * V * in_channels)
+        self.blocks = nn.ModuleList()
+        for i, (c_in, c_out, residual, stride) in enumerate(blocks):
+            first = i == 0
+            self.blocks.append(MSTGCNBlock(
+                c_in, c_out, self.layout, stride=stride, residual=residual,
+                block_type='basic' if first else block_type, layer_type=layer_type,
+                attention=None if first else attention, s_scale=s_scale, t_scale=t_scale,
+                kernel_size=kernel_size, reduct_ratio=reduct_ratio, expand_ratio=expand_ratio,
+                act=act, bias=bias, adjacency=adjacency, backend=backend))
+        self.out_channels = blocks[-1][1]
+        self.fc = nn.Linear(self.out_channels, num_classes)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Initialises as the original: Kaiming (fan-out) convolutions, N(0, 2 / fan) inside
+        graph convolutions, unit batch norms, N(0, 2 / num_classes) classifier weights."""
+        graph_modules = set()
+        for module in self.modules():
+            if isinstance(module, (SpatialGraphConv, SeparableGraphLayer)):
+                graph_modules.update(m for m in module.modules()
+                                     if isinstance(m, (nn.Conv1d, nn.BatchNorm1d)))
+        for module in self.modules():
+            if isinstance(module, nn.BatchNorm1d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+                module.reset_running_stats()
+            elif isinstance(module, (nn.Conv1d, nn.Linear)) and module is not self.fc:
+                weight = module.weight
+                if module in graph_modules:
+                    fan = weight.size(0) * weight.size(1) * (weight.size(2) if weight.dim() > 2
+                                                             else 1)
+                    nn.init.normal_(weight, 0.0, math.sqrt(2.0 / fan))
+                else:
+                    nn.init.kaiming_normal_(weight, mode='fan_out')
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, SpatialGraphConv):
+                module.adjacency.reset_parameters()
+        self.fc.reset_parameters()
+        nn.init.normal_(self.fc.weight, 0.0, math.sqrt(2.0 / self.num_classes))
+
+    def forward(self, data: Union[Data, Batch]) -> Tensor:
+        """Returns the logits ``[num_graphs, num_classes]``."""
+        return self.fc(self.pool(self.forward_features(data)))
+
+    def forward_features(self, data: Union[Data, Batch]) -> Tensor:
+        """Returns the last block's node features ``[num_nodes, C_out, T']``."""
+        x = data.x
+        V, M = self.layout.num_joints, self.num_person
+        if x.dim() != 3 or x.size(1) != self.in_channels or x.size(0) % (M * V) != 0:
+            raise ValueError(f"MSTGCN: expected node features of shape [num_graphs * "
+                             f"{M} persons * {V} joints, {self.in_channels} channels, "
+                             f"num_frames] (got {list(x.shape)})")
+        num_graphs, T = x.size(0) // (M * V), x.size(2)
+        x = self.data_bn(x.reshape(num_graphs, M * V * self.in_channels, T))
+        x = x.view(-1, self.in_channels, T)
+        edge_index, edge_template = self._graph(data, x.size(0))
+        for block in self.blocks:
+            x = block(x, edge_index, edge_template)
+        return x
+
+    def pool(self, features: Tensor) -> Tensor:
+        """Averages node features ``[N * M * V, C, T]`` over frames, joints and persons."""
+        V, M = self.layout.num_joints, self.num_person
+        return features.mean(dim=2).view(-1, M * V, features.size(1)).mean(dim=1)
+
+    def _graph(self, data: Union[Data, Batch], num_nodes: int
+               ) -> Tuple[Union[Tensor, EdgeIndex], Optional[Tensor]]:
+        if self.backend == 'dense':  # the dense backend does not read the graph
+            return data.edge_index, None
+        if self.adjacency == 'full':
+            edge_index, edge_template = full_edges(num_nodes, self.layout.num_joints,
+                                                   data.x.device)
+        else:
+            edge_index, edge_template = data.edge_index, getattr(data, 'edge_template', None)
+        # edges sorted by target take the fused sparse-matrix path
+        if bool((edge_index[1, 1:] >= edge_index[1, :-1]).all()):
+            edge_index = EdgeIndex(edge_index, sparse_size=(num_nodes, num_nodes),
+                                   sort_order='col')
+        return edge_index, edge_template
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '
+                f'layout={self.layout.name}, blocks={len(self.blocks)}, '
+                f'backend={self.backend}, adjacency={self.adjacency})')
+
+
+def _check_blocks(blocks: Sequence[Tuple], in_channels: int) -> None:
+    for i, row in enumerate(blocks):
+        if len(row) != 4:
+            raise ValueError(f"block row {i} must be [C_in, C_out, residual, stride] "
+                             f"(got {list(row)})")
+    if blocks[0][0] != in_channels:
+        raise ValueError(f"the first block takes {blocks[0][0]} channels but in_channels is "
+                         f"{in_channels}")
+    for i in range(1, len(blocks)):
+        if blocks[i][0] != blocks[i - 1][1]:
+            raise ValueError(f"block {i} takes {blocks[i][0]} channels but block {i - 1} "
+                             f"gives {blocks[i - 1][1]}")

@@ -1,0 +1,63 @@
+"""Learnable adjacency: a fixed partition plus a learnable offset per subset."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+ADJACENCY_MODES = ('full', 'skeleton')
+
+
+class LearnableAdjacency(nn.Module):
+    r"""The effective adjacency :math:`\mathbf{A}_k + \mathbf{B}_k` of each subset :math:`k`.
+
+    :math:`\mathbf{A}` is fixed (a buffer); :math:`\mathbf{B}` is learnable and initialised to
+    :math:`\mathbf{A}`, so the adjacency starts at :math:`2\mathbf{A}`, as in the original
+    network (its ``A`` and ``PA``).
+
+    Args:
+        A (torch.Tensor): The fixed partition, shape ``[K, V, V]``; ``A[k, v, w]`` weighs the
+            message from joint ``v`` to joint ``w``.
+        mode (str, optional): ``'full'``: :math:`\mathbf{B}_k` is a dense :math:`V \times V`
+            table, any two joints may connect (the original). ``'skeleton'``:
+            :math:`\mathbf{B}_k` lives only on the joint pairs where some :math:`\mathbf{A}_k`
+            is non-zero (the bones, both ways, and self-loops). (default: :obj:`'full'`)
+    """
+
+    def __init__(self, A: Tensor, mode: str = 'full') -> None:
+        super().__init__()
+        if mode not in ADJACENCY_MODES:
+            raise ValueError(f"unknown adjacency mode '{mode}'; valid modes: "
+                             f"{', '.join(ADJACENCY_MODES)}")
+        if A.dim() != 3 or A.size(1) != A.size(2):
+            raise ValueError(f"the partition must have shape [K, V, V] (got {list(A.shape)})")
+        self.mode = mode
+        self.register_buffer('A', A.detach().clone().float())
+        if mode == 'full':
+            self.B = nn.Parameter(torch.empty_like(self.A))
+        else:
+            self.register_buffer('support', self.A.abs().sum(dim=0) != 0, persistent=False)
+            self.B = nn.Parameter(self.A.new_empty(self.A.size(0), int(self.support.sum())))
+        self.reset_parameters()
+
+    @property
+    def num_subsets(self) -> int:
+        return self.A.size(0)
+
+    @property
+    def num_joints(self) -> int:
+        return self.A.size(1)
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            self.B.copy_(self.A if self.mode == 'full' else self.A[:, self.support])
+
+    def forward(self) -> Tensor:
+        """Returns the effective adjacency ``[K, V, V]``."""
+        if self.mode == 'full':
+            return self.A + self.B
+        offset = torch.zeros_like(self.A).masked_scatter(
+            self.support.expand_as(self.A), self.B)
+        return self.A + offset
+
+    def extra_repr(self) -> str:
+        return f'subsets={self.num_subsets}, joints={self.num_joints}, mode={self.mode}'

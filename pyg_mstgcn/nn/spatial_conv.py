@@ -1,0 +1,203 @@
+"""The spatial graph convolution of MST-GCN with a learnable adjacency."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple, Union
+
+import torch
+from torch import Tensor, nn
+from torch_geometric import EdgeIndex
+from torch_geometric.nn import MessagePassing
+from torch_geometric.typing import Adj, SparseTensor
+from torch_geometric.utils import is_torch_sparse_tensor
+
+from pyg_mstgcn.graph import SkeletonLayout, spatial_partition
+from pyg_mstgcn.nn.adjacency import LearnableAdjacency
+from pyg_mstgcn.nn.sparse import subset_spmm
+
+BACKENDS = ('dense', 'sparse')
+
+
+def partition_of(layout: Union[str, SkeletonLayout, Tensor]) -> Tensor:
+    """The fixed partition ``[K, V, V]`` of a layout name, a layout, or a given tensor."""
+    return layout if isinstance(layout, Tensor) else spatial_partition(layout)
+
+
+def check_node_features(x: Tensor, channels: int, where: str) -> None:
+    """Raises a clear error unless :obj:`x` has shape ``[num_nodes, channels, T]``."""
+    if x.dim() != 3 or x.size(1) != channels:
+        raise ValueError(f"{where}: expected node features of shape [num_nodes, "
+                         f"{channels} channels, num_frames] (got {list(x.shape)})")
+
+
+class SpatialGraphConv(MessagePassing):
+    r"""The spatial graph convolution of MST-GCN with a learnable adjacency per subset.
+
+    .. math::
+        \mathbf{x}^{\prime}_w = \sum_{k=1}^{K} \sum_{v \in \mathcal{N}(w)}
+        \left( \mathbf{A}_k + \mathbf{B}_k \right)_{vw}
+        \left( \mathbf{\Theta}_k \mathbf{x}_v + \mathbf{b}_k \right)
+
+    where :math:`\mathbf{A}_k` is the fixed spatial partition of the skeleton (identity,
+    inward, outward), :math:`\mathbf{B}_k` its learnable offset (initialised to
+    :math:`\mathbf{A}_k`) and :math:`\mathbf{\Theta}_k` a linear map per subset. Node features
+    keep their time axis, so the same adjacency acts on every frame. With
+    :obj:`depthwise=True`, :math:`\mathbf{\Theta}_k` is diagonal (one weight per channel and
+    subset), as in the separable layers of the original.
+
+    The nodes of a batch are skeleton instances of :math:`V` joints each, stacked in order (the
+    representation of :mod:`pyg_mstgcn.data`): node ``n`` is joint ``n % V``. The ``'dense'``
+    backend multiplies every instance by the :math:`V \times V` matrices in one batched
+    matrix product and does not read :obj:`edge_index`; it assumes every instance is connected
+    by the adjacency's support. The ``'sparse'`` backend passes messages along
+    :obj:`edge_index`, weighting edge ``v -> w`` by the entries of its joint pair; a sparse
+    adjacency or a column-sorted :class:`~torch_geometric.EdgeIndex` takes the fused
+    sparse-matrix path (:meth:`message_and_aggregate`). Both compute the same function when
+    :obj:`edge_index` holds exactly the support: the layout's edges for
+    :obj:`adjacency='skeleton'`, all joint pairs of each instance for :obj:`adjacency='full'`.
+
+    Args:
+        in_channels (int): Size of each input feature.
+        out_channels (int): Size of each output feature.
+        layout (str or SkeletonLayout or torch.Tensor): The skeleton layout whose spatial
+            partition is :math:`\mathbf{A}`, or a partition of shape ``[K, V, V]``.
+        adjacency (str, optional): ``'full'`` (:math:`\mathbf{B}_k` dense) or ``'skeleton'``
+            (:math:`\mathbf{B}_k` only on the bones and self-loops). (default: :obj:`'full'`)
+        backend (str, optional): ``'dense'`` or ``'sparse'``. (default: :obj:`'dense'`)
+        depthwise (bool, optional): Per-channel transform; needs
+            :obj:`in_channels == out_channels`. (default: :obj:`False`)
+        bias (bool, optional): Learn the additive bias :math:`\mathbf{b}_k`.
+            (default: :obj:`True`)
+        **kwargs (optional): Additional arguments of
+            :class:`torch_geometric.nn.conv.MessagePassing`.
+
+    Shapes:
+        - **input:** node features :math:`(|\mathcal{V}|, F_{in}, T)`, edge indices
+          :math:`(2, |\mathcal{E}|)` or a sparse adjacency, optional edge pair ids
+          :math:`(|\mathcal{E}|)`
+        - **output:** node features :math:`(|\mathcal{V}|, F_{out}, T)`
+    """
+
+    def __init__(self, in_channels: int, out_channels: int,
+                 layout: Union[str, SkeletonLayout, Tensor], adjacency: str = 'full',
+                 backend: str = 'dense', depthwise: bool = False, bias: bool = True,
+                 **kwargs) -> None:
+        kwargs.setdefault('aggr', 'add')
+        kwargs.setdefault('node_dim', 0)
+        super().__init__(**kwargs)
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend '{backend}'; valid backends: "
+                             f"{', '.join(BACKENDS)}")
+        if depthwise and in_channels != out_channels:
+            raise ValueError(f"a depthwise spatial graph convolution keeps the width "
+                             f"(got in_channels={in_channels}, out_channels={out_channels})")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.backend = backend
+        self.depthwise = depthwise
+        self.adjacency = LearnableAdjacency(partition_of(layout), adjacency)
+        K = self.adjacency.num_subsets
+        self.lin = nn.Conv1d(in_channels, K * out_channels, kernel_size=1, bias=bias,
+                             groups=in_channels if depthwise else 1)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        # The original draws each subset's weights from N(0, 2 / fan), fan counting all
+        # subsets' outputs, and starts biases at zero.
+        weight = self.lin.weight
+        nn.init.normal_(weight, 0.0, math.sqrt(2.0 / (weight.size(0) * weight.size(1))))
+        if self.lin.bias is not None:
+            nn.init.zeros_(self.lin.bias)
+        self.adjacency.reset_parameters()
+
+    @property
+    def num_joints(self) -> int:
+        return self.adjacency.num_joints
+
+    def forward(self, x: Tensor, edge_index: Adj,
+                edge_template: Optional[Tensor] = None) -> Tensor:
+        """Runs the convolution; :obj:`edge_template` optionally gives each edge's joint pair
+        ``v * V + w`` (otherwise read off the node indices)."""
+        check_node_features(x, self.in_channels, self.__class__.__name__)
+        num_nodes, _, T = x.shape
+        V, K = self.num_joints, self.adjacency.num_subsets
+        if num_nodes % V != 0:
+            raise ValueError(f"{self.__class__.__name__}: {num_nodes} nodes do not form "
+                             f"skeleton instances of {V} joints")
+        g = self.lin(x)
+        if self.depthwise:  # the K outputs of a channel are contiguous: [N, C, K, T]
+            g = g.view(num_nodes, self.out_channels, K, T).transpose(1, 2)
+        g = g.reshape(num_nodes, K, self.out_channels * T)
+        weight = self.adjacency()
+        if self.backend == 'dense':
+            out = dense_aggregate(g, weight)
+        else:
+            _check_edge_range(edge_index, num_nodes, self.__class__.__name__)
+            out = self.propagate(edge_index, x=g, weight=weight, edge_template=edge_template)
+        return out.view(num_nodes, self.out_channels, T)
+
+    def _edge_weight(self, src: Tensor, dst: Tensor, weight: Tensor,
+                     edge_template: Optional[Tensor]) -> Tensor:
+        V = self.num_joints
+        if edge_template is None:
+            edge_template = (src % V) * V + dst % V
+        return weight.view(weight.size(0), V * V)[:, edge_template].t()
+
+    def message(self, x_j: Tensor, edge_index_i: Tensor, edge_index_j: Tensor,
+                weight: Tensor, edge_template: Optional[Tensor]) -> Tensor:
+        w = self._edge_weight(edge_index_j, edge_index_i, weight, edge_template)
+        return torch.bmm(w.unsqueeze(1).to(x_j.dtype), x_j).squeeze(1)
+
+    def message_and_aggregate(self, edge_index: Adj, x: Tensor, weight: Tensor,
+                              edge_template: Optional[Tensor]) -> Tensor:
+        src, dst = _source_target(edge_index)
+        w = self._edge_weight(src, dst, weight, edge_template)
+        return subset_spmm(src, dst, w, x, num_dst=x.size(0))
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
+                f'joints={self.num_joints}, subsets={self.adjacency.num_subsets}, '
+                f'adjacency={self.adjacency.mode}, backend={self.backend}'
+                f'{", depthwise=True" if self.depthwise else ""})')
+
+
+def dense_aggregate(x: Tensor, adjacency: Tensor) -> Tensor:
+    r"""Aggregates ``[N, K, F]`` node features of skeleton instances with ``[K, V, V]`` matrices:
+    :math:`\mathbf{y}_{bw} = \sum_k \sum_v A_{kvw} \mathbf{x}_{bvk}`, as one batched product."""
+    N, K, F = x.shape
+    V = adjacency.size(-1)
+    # rows (v, k) match the memory order of x viewed per instance as [V * K, F]
+    mixing = adjacency.permute(2, 1, 0).reshape(V, V * K).to(x.dtype)
+    return torch.matmul(mixing, x.reshape(N // V, V * K, F)).reshape(N, F)
+
+
+def _check_edge_range(edge_index: Adj, num_nodes: int, where: str) -> None:
+    if isinstance(edge_index, SparseTensor) or is_torch_sparse_tensor(edge_index):
+        if tuple(edge_index.size()) != (num_nodes, num_nodes):
+            raise ValueError(f"{where}: the sparse adjacency has shape "
+                             f"{tuple(edge_index.size())}, expected ({num_nodes}, {num_nodes})")
+        return
+    if edge_index.numel() > 0:
+        low, high = int(edge_index.min()), int(edge_index.max())
+        if low < 0 or high >= num_nodes:
+            bad = low if low < 0 else high
+            raise ValueError(f"{where}: edge_index refers to node {bad}, but node indices "
+                             f"must lie in [0, {num_nodes})")
+
+
+def _source_target(edge_index: Adj) -> Tuple[Tensor, Tensor]:
+    if isinstance(edge_index, SparseTensor):  # adj_t: rows are targets
+        dst, src, _ = edge_index.coo()
+        return src, dst
+    if is_torch_sparse_tensor(edge_index):
+        if edge_index.layout == torch.sparse_csr:
+            crow, src = edge_index.crow_indices(), edge_index.col_indices()
+            dst = torch.repeat_interleave(torch.arange(crow.numel() - 1, device=crow.device),
+                                          crow.diff())
+            return src, dst
+        dst, src = edge_index.coalesce().indices()
+        return src, dst
+    if isinstance(edge_index, EdgeIndex):
+        edge_index = edge_index.as_tensor()
+    return edge_index[0], edge_index[1]
