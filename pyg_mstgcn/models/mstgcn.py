@@ -12,7 +12,7 @@ from torch_geometric.data import Batch, Data
 
 from pyg_mstgcn.data import full_edges
 from pyg_mstgcn.graph import SkeletonLayout, get_layout
-from pyg_mstgcn.nn import MSTGCNBlock, SeparableGraphLayer, SpatialGraphConv
+from pyg_mstgcn.nn import MSTGCNBlock, SpatialGraphConv
 
 BlockRow = Tuple[int, int, bool, int]
 
@@ -98,26 +98,16 @@ class MSTGCN(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Initialises as the original: Kaiming (fan-out) convolutions, N(0, 2 / fan) inside
-        graph convolutions, unit batch norms, N(0, 2 / num_classes) classifier weights."""
-        graph_modules = set()
-        for module in self.modules():
-            if isinstance(module, (SpatialGraphConv, SeparableGraphLayer)):
-                graph_modules.update(m for m in module.modules()
-                                     if isinstance(m, (nn.Conv1d, nn.BatchNorm1d)))
+        """Initialises as the original: every convolution Kaiming normal (fan-out) with zero
+        bias, unit batch norms, the learnable adjacency equal to the fixed one, and
+        N(0, 2 / num_classes) classifier weights."""
         for module in self.modules():
             if isinstance(module, nn.BatchNorm1d):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
                 module.reset_running_stats()
             elif isinstance(module, (nn.Conv1d, nn.Linear)) and module is not self.fc:
-                weight = module.weight
-                if module in graph_modules:
-                    fan = weight.size(0) * weight.size(1) * (weight.size(2) if weight.dim() > 2
-                                                             else 1)
-                    nn.init.normal_(weight, 0.0, math.sqrt(2.0 / fan))
-                else:
-                    nn.init.kaiming_normal_(weight, mode='fan_out')
+                nn.init.kaiming_normal_(module.weight, mode='fan_out')
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
             elif isinstance(module, SpatialGraphConv):

@@ -1,7 +1,6 @@
 """The spatial graph convolution of MST-GCN with a learnable adjacency."""
 from __future__ import annotations
 
-import math
 from typing import Optional, Tuple, Union
 
 import torch
@@ -103,10 +102,9 @@ class SpatialGraphConv(MessagePassing):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        # The original draws each subset's weights from N(0, 2 / fan), fan counting all
-        # subsets' outputs, and starts biases at zero.
-        weight = self.lin.weight
-        nn.init.normal_(weight, 0.0, math.sqrt(2.0 / (weight.size(0) * weight.size(1))))
+        # As the original network ends up initialising every convolution: Kaiming normal
+        # (fan-out), zero bias; the learnable adjacency starts equal to the fixed one.
+        nn.init.kaiming_normal_(self.lin.weight, mode='fan_out')
         if self.lin.bias is not None:
             nn.init.zeros_(self.lin.bias)
         self.adjacency.reset_parameters()

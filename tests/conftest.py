@@ -1,0 +1,26 @@
+"""Shared test helpers: paths to the shared reference material and real sample data."""
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / 'shared'
+REFERENCE = SHARED / 'reference'
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, skipping the test when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f'shared material {path} is not available')
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    # Two cores shared with other processes: one intra-op thread avoids OpenMP contention.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
