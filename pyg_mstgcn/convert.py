@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -273,7 +274,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     if 'model_args' not in original:
         parser.error(f"{args.config} has no 'model_args' section")
     overrides = dict(backend=args.backend, adjacency=args.adjacency)
-    model = load_original(args.checkpoint, original['model_args'], **overrides)
+    try:
+        model = load_original(args.checkpoint, original['model_args'], **overrides)
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        sys.exit(f'error: {error}')
     config = original_config(original['model_args'])
     config.update(overrides)
     out = Path(args.out)

@@ -1,6 +1,7 @@
 """Fused sparse aggregation over K adjacency subsets, with gradients for the edge weights."""
 from __future__ import annotations
 
+import warnings
 from typing import Any, Tuple
 
 import torch
@@ -12,8 +13,10 @@ def _csr(rows: Tensor, cols: Tensor, values: Tensor, num_rows: int, num_cols: in
     rows, cols = rows[order], cols[order]
     crow = torch.zeros(num_rows + 1, dtype=torch.long, device=rows.device)
     crow[1:] = torch.cumsum(torch.bincount(rows, minlength=num_rows), dim=0)
-    return torch.sparse_csr_tensor(crow, cols, values[order], (num_rows, num_cols),
-                                   check_invariants=False)
+    with warnings.catch_warnings():  # CSR works as used here; PyTorch flags it as beta
+        warnings.filterwarnings('ignore', message='Sparse CSR tensor support is in beta')
+        return torch.sparse_csr_tensor(crow, cols, values[order], (num_rows, num_cols),
+                                       check_invariants=False)
 
 
 class _SubsetSpMM(torch.autograd.Function):

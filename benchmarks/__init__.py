@@ -1,0 +1,1 @@
+"""Benchmarks of pyg_mstgcn; each module runs as ``python -m benchmarks.NAME --help``."""
