@@ -128,6 +128,11 @@ class MSTGCN(nn.Module):
                              f"{M} persons * {V} joints, {self.in_channels} channels, "
                              f"num_frames] (got {list(x.shape)})")
         num_graphs, T = x.size(0) // (M * V), x.size(2)
+        if isinstance(data, Batch) and data.num_graphs != num_graphs:
+            raise ValueError(f"MSTGCN: the batch holds {data.num_graphs} graphs but its "
+                             f"{x.size(0)} nodes make {num_graphs} graphs of {M} persons * "
+                             f"{V} joints; build the model with the batch's num_person and "
+                             f"layout")
         x = self.data_bn(x.reshape(num_graphs, M * V * self.in_channels, T))
         x = x.view(-1, self.in_channels, T)
         edge_index, edge_template = self._graph(data, x.size(0))

@@ -1,7 +1,7 @@
 """The spatial graph convolution of MST-GCN with a learnable adjacency."""
 from __future__ import annotations
 
-from typing import Optional, Tuple, Union
+from typing import Final, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -76,6 +76,8 @@ class SpatialGraphConv(MessagePassing):
           :math:`(|\mathcal{E}|)`
         - **output:** node features :math:`(|\mathcal{V}|, F_{out}, T)`
     """
+    # Lets MessagePassing.propagate send a column-sorted EdgeIndex to message_and_aggregate.
+    SUPPORTS_FUSED_EDGE_INDEX: Final[bool] = True
 
     def __init__(self, in_channels: int, out_channels: int,
                  layout: Union[str, SkeletonLayout, Tensor], adjacency: str = 'full',
@@ -140,6 +142,9 @@ class SpatialGraphConv(MessagePassing):
         V = self.num_joints
         if edge_template is None:
             edge_template = (src % V) * V + dst % V
+        elif edge_template.numel() != src.numel():
+            raise ValueError(f"{self.__class__.__name__}: edge_template has "
+                             f"{edge_template.numel()} entries for {src.numel()} edges")
         return weight.view(weight.size(0), V * V)[:, edge_template].t()
 
     def message(self, x_j: Tensor, edge_index_i: Tensor, edge_index_j: Tensor,
