@@ -13,6 +13,7 @@ from torch_geometric.utils import is_torch_sparse_tensor
 from pyg_mstgcn.graph import SkeletonLayout, spatial_partition
 from pyg_mstgcn.nn.adjacency import LearnableAdjacency
 from pyg_mstgcn.nn.sparse import subset_spmm
+from pyg_mstgcn.nn.units import temporal_conv
 
 BACKENDS = ('dense', 'sparse')
 
@@ -98,8 +99,8 @@ class SpatialGraphConv(MessagePassing):
         self.depthwise = depthwise
         self.adjacency = LearnableAdjacency(partition_of(layout), adjacency)
         K = self.adjacency.num_subsets
-        self.lin = nn.Conv1d(in_channels, K * out_channels, kernel_size=1, bias=bias,
-                             groups=in_channels if depthwise else 1)
+        self.lin = temporal_conv(in_channels, K * out_channels, bias=bias,
+                                 groups=in_channels if depthwise else 1)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -172,7 +173,7 @@ def dense_aggregate(x: Tensor, adjacency: Tensor) -> Tensor:
     V = adjacency.size(-1)
     # rows (v, k) match the memory order of x viewed per instance as [V * K, F]
     mixing = adjacency.permute(2, 1, 0).reshape(V, V * K).to(x.dtype)
-    return torch.matmul(mixing, x.reshape(N // V, V * K, F)).reshape(N, F)
+    return torch.einsum('wu,buf->bwf', mixing, x.reshape(N // V, V * K, F)).reshape(N, F)
 
 
 def _check_edge_range(edge_index: Adj, num_nodes: int, where: str) -> None:
