@@ -10,7 +10,7 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 
-from benchmarks.runner import median_time, print_table, write_csv
+from benchmarks.runner import median_times, print_table, write_csv
 from pyg_mstgcn.data import from_dense
 from pyg_mstgcn.models import MSTGCN
 
@@ -50,11 +50,14 @@ def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.d
     if include_reference:
         reference = _reference_model(60).to(device).train()
         candidates.append(('einsum reference', reference, x, lambda out: out[1]))
-    rows = []
+    fns = {}
     for name, model, inputs, logits_of in candidates:
         forward, forward_backward = _step_timers(model, inputs, device, logits_of)
-        fwd = median_time(forward, device, warmup, repeats)
-        step = median_time(forward_backward, device, warmup, repeats)
+        fns[(name, 'forward')], fns[(name, 'step')] = forward, forward_backward
+    times = median_times(fns, device, warmup, repeats)
+    rows = []
+    for name, *_ in candidates:
+        fwd, step = times[(name, 'forward')], times[(name, 'step')]
         rows.append({'model': name, 'device': device.type, 'batch': batch_size,
                      'frames': frames, 'forward_s': fwd, 'train_step_s': step,
                      'backward_s': step - fwd, 'train_samples_per_s': batch_size / step})

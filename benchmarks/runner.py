@@ -21,19 +21,27 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_time(fn: Callable[[], object], device: torch.device, warmup: int = 2,
-                repeats: int = 5) -> float:
-    """Median wall time of :obj:`fn` in seconds, after :obj:`warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
+def timed(fn: Callable[[], object], device: torch.device) -> float:
+    """Wall time of one synchronised call of :obj:`fn`, in seconds."""
+    synchronize(device)
+    start = time.perf_counter()
+    fn()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def median_times(fns: Dict[str, Callable[[], object]], device: torch.device, warmup: int = 2,
+                 repeats: int = 5) -> Dict[str, float]:
+    """Median wall time of each function, after :obj:`warmup` untimed calls. The functions
+    take turns in every round, so that a load from elsewhere falls on all of them alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: Dict[str, List[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            times[name].append(timed(fn, device))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def machine() -> Dict[str, str]:

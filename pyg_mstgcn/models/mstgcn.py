@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from functools import lru_cache
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -150,8 +151,8 @@ class MSTGCN(nn.Module):
         if self.backend == 'dense':  # the dense backend does not read the graph
             return data.edge_index, None
         if self.adjacency == 'full':
-            edge_index, edge_template = full_edges(num_nodes, self.layout.num_joints,
-                                                   data.x.device)
+            edge_index, edge_template = _cached_full_edges(num_nodes, self.layout.num_joints,
+                                                           data.x.device)
         else:
             edge_index, edge_template = data.edge_index, getattr(data, 'edge_template', None)
         # edges sorted by target take the fused sparse-matrix path
@@ -164,6 +165,13 @@ class MSTGCN(nn.Module):
         return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '
                 f'layout={self.layout.name}, blocks={len(self.blocks)}, '
                 f'backend={self.backend}, adjacency={self.adjacency})')
+
+
+@lru_cache(maxsize=8)
+def _cached_full_edges(num_nodes: int, num_joints: int, device: torch.device
+                       ) -> Tuple[Tensor, Tensor]:
+    # the same batch size recurs at every step; the tensors are never modified in place
+    return full_edges(num_nodes, num_joints, device)
 
 
 def _check_blocks(blocks: Sequence[Tuple], in_channels: int) -> None:

@@ -52,7 +52,9 @@ class SpatialGraphConv(MessagePassing):
     by the adjacency's support. The ``'sparse'`` backend passes messages along
     :obj:`edge_index`, weighting edge ``v -> w`` by the entries of its joint pair; a sparse
     adjacency or a column-sorted :class:`~torch_geometric.EdgeIndex` takes the fused
-    sparse-matrix path (:meth:`message_and_aggregate`). Both compute the same function when
+    sparse-matrix path (:meth:`message_and_aggregate`); only the pattern of a sparse adjacency
+    is read, the weights always come from the learnable adjacency. Both compute the same
+    function when
     :obj:`edge_index` holds exactly the support: the layout's edges for
     :obj:`adjacency='skeleton'`, all joint pairs of each instance for :obj:`adjacency='full'`.
 
@@ -173,7 +175,9 @@ def dense_aggregate(x: Tensor, adjacency: Tensor) -> Tensor:
     V = adjacency.size(-1)
     # rows (v, k) match the memory order of x viewed per instance as [V * K, F]
     mixing = adjacency.permute(2, 1, 0).reshape(V, V * K).to(x.dtype)
-    return torch.einsum('wu,buf->bwf', mixing, x.reshape(N // V, V * K, F)).reshape(N, F)
+    x = x.reshape(N // V, V * K, F)
+    # one product per instance, against the same (broadcast, not copied) V x VK matrix
+    return torch.bmm(mixing.expand(x.size(0), V, V * K), x).reshape(N, F)
 
 
 def _check_edge_range(edge_index: Adj, num_nodes: int, where: str) -> None:
