@@ -22,7 +22,25 @@ Batching is plain PyG collation (:class:`~torch_geometric.loader.DataLoader`,
 ``edge_index`` shifted per graph. Viewed as ``[N * M, V, C, T]``, the nodes are the skeleton
 instances of the original's ``(N * M, C, T, V)`` tensor, so the dense ``[N, C, T, V, M]``
 layout converts both ways with :func:`from_dense` and :func:`to_dense`.
-"""
-from pyg_mstgcn.data.skeleton import from_dense, full_edges, skeleton_graph, to_dense
 
-__all__ = ['skeleton_graph', 'from_dense', 'to_dense', 'full_edges']
+Datasets yield this ``Data`` with ``name`` (the sample's name) and ``sample_idx`` (its
+position in the dataset) as well: over preprocessed arrays in the original layout
+(:class:`SkeletonArrayDataset`) or PYSKL/mmaction2 annotation pickles
+(:class:`PoseAnnotationDataset`), with the bone and motion streams computed on the fly
+(:func:`make_stream`) and augmentation as small named transforms (:func:`build_transforms`).
+"""
+from pyg_mstgcn.data.datasets import SkeletonArrayDataset, SkeletonDataset, read_labels
+from pyg_mstgcn.data.pyskl import PoseAnnotationDataset
+from pyg_mstgcn.data.skeleton import from_dense, full_edges, skeleton_graph, to_dense
+from pyg_mstgcn.data.streams import STREAMS, bone, make_stream, motion
+from pyg_mstgcn.data.synthetic import make_synthetic
+from pyg_mstgcn.data.transforms import (TRANSFORMS, Compose, Transform, build_transforms,
+                                        feeder_transforms)
+
+__all__ = [
+    'skeleton_graph', 'from_dense', 'to_dense', 'full_edges',
+    'bone', 'motion', 'make_stream', 'STREAMS',
+    'SkeletonDataset', 'SkeletonArrayDataset', 'PoseAnnotationDataset', 'read_labels',
+    'make_synthetic',
+    'Transform', 'Compose', 'TRANSFORMS', 'build_transforms', 'feeder_transforms',
+]

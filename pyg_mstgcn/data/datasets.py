@@ -1,0 +1,378 @@
+r"""Datasets over preprocessed skeleton arrays, yielding the library's PyG
+:class:`~torch_geometric.data.Data` (one per sequence, see :mod:`pyg_mstgcn.data`).
+
+**The files** (the layout of the original 2s-AGCN / MST-GCN tools and of
+``python -m preprocess``), per split (``train`` / ``val``) of a benchmark folder:
+
+- ``{split}_data_joint.npy``: float32 ``[N, C, T, V, M]`` (NTU RGB+D: ``[N, 3, 300, 25, 2]``),
+  memory-mapped, so a sample is read from disk only when it is used;
+- ``{split}_label.pkl``: the pickled pair ``(sample_names, labels)`` (files of the original
+  tools pickled by Python 2 load too);
+- ``{split}_num_frames.npy`` (optional, written by our preprocessing): int ``[N]``, the number
+  of valid frames of each sample. The original's NTU preprocessing fills the frames after the
+  sequence by repeating it, so without this file every frame counts as valid.
+
+**Streams** are computed on the fly from the joint file
+(:func:`~pyg_mstgcn.data.streams.make_stream`): ``'joint'``, ``'bone'``, ``'joint_motion'``,
+``'bone_motion'``. By default the stream is computed *before* the transforms, from the whole
+stored sequence, which is what the original does: its bone and motion files are computed from
+the joint file offline, and its feeder augments what it loads. ``stream_first=False``
+computes it after the transforms instead (CTR-GCN, PYSKL), e.g. the motion between the frames
+that were sampled. The order matters for steps that do not commute with the stream: for the
+bones, the translation of ``random_move`` and normalisation; for the motions, also every
+temporal step (shift, choose, sampling, crop-resize). A stream file written by the original
+tools (``train_data_bone.npy``) is read as it is with ``data_path=`` and ``stream='joint'``.
+
+**Randomness.** Each process draws augmentations from its own
+:class:`numpy.random.Generator`. In a ``DataLoader`` worker it is seeded with the worker's
+seed, which PyTorch draws from its own generator for every epoch; in the main process
+(``num_workers=0``) with :obj:`seed`, or else :func:`torch.initial_seed`. So
+:func:`torch.manual_seed` before creating the loader makes augmentation reproducible, with
+any number of workers, and every epoch still sees new augmentations.
+:meth:`SkeletonDataset.get` takes an explicit generator.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from torch_geometric.data import Data
+
+from pyg_mstgcn.data.skeleton import skeleton_graph
+from pyg_mstgcn.data.streams import STREAMS, bone, make_stream, motion
+from pyg_mstgcn.data.transforms import (Compose, Normalize, RngLike, TransformSpec,
+                                        as_generator, build_transforms, valid_range)
+from pyg_mstgcn.graph import SkeletonLayout, get_layout
+
+PathLike = Union[str, Path]
+LayoutLike = Union[str, SkeletonLayout]
+
+#: Samples kept by ``debug=True`` (as the original feeder).
+DEBUG_SAMPLES = 100
+
+
+def read_labels(path: PathLike) -> Tuple[List[str], List[int]]:
+    r"""``(sample_names, labels)`` of a label file ``{split}_label.pkl``, ours or the original
+    tools' (pickled by Python 2 or 3)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f'label file {path} does not exist; it should hold the pickled '
+                                f'pair (sample_names, labels) (give label_path= for another '
+                                f'name)')
+    with open(path, 'rb') as f:
+        try:
+            content = pickle.load(f)
+        except UnicodeDecodeError:  # pickled by Python 2
+            f.seek(0)
+            content = pickle.load(f, encoding='latin1')
+    try:
+        names, labels = content
+        names, labels = [str(n) for n in names], [int(label) for label in labels]
+    except (TypeError, ValueError):
+        raise ValueError(f'{path} does not hold a pair (sample_names, labels) of two lists '
+                         f'(got {type(content).__name__})') from None
+    if len(names) != len(labels):
+        raise ValueError(f'{path} lists {len(names)} sample names but {len(labels)} labels')
+    return names, labels
+
+
+@lru_cache(maxsize=None)
+def _bone_operator(layout: SkeletonLayout, num_person: int) -> torch.Tensor:
+    """The bone stream as a matrix ``[V * M, V * M]`` acting on a sample viewed as
+    ``[C * T, V * M]``, read off :func:`~pyg_mstgcn.data.streams.bone` applied to the unit
+    vectors (``bone`` is linear in the joints)."""
+    V = layout.num_joints
+    basis = np.eye(V, dtype=np.float32).reshape(1, 1, V, V)   # [C=1, T=1, V, M=V]
+    response = bone(basis, layout)[0, 0]                       # [w, v]: joint w of bone(e_v)
+    return torch.from_numpy(np.kron(response.T, np.eye(num_person, dtype=np.float32)))
+
+
+def sample_stream(x: np.ndarray, stream: str, layout: SkeletonLayout) -> np.ndarray:
+    r""":func:`~pyg_mstgcn.data.streams.make_stream` for one float32 sample ``[C, T, V, M]``,
+    the bone as one matrix product: the same values (each output is one joint minus another,
+    exactly), several times faster than indexing the joint axis. (A product through PyTorch:
+    NumPy's multi-threaded BLAS stalls on small products when the cores are busy.)"""
+    if stream == 'joint':
+        return x
+    if stream in ('bone', 'bone_motion'):
+        C, T, V, M = x.shape
+        flat = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).view(C * T, V * M)
+        out = (flat @ _bone_operator(layout, M)).numpy().reshape(C, T, V, M)
+        return motion(out) if stream == 'bone_motion' else out
+    return make_stream(x, stream, layout)
+
+
+class SkeletonDataset(torch.utils.data.Dataset):
+    r"""Base of the skeleton datasets: a sample ``[C, T, V, M]``, its stream, the transforms
+    and the conversion to a :class:`~torch_geometric.data.Data` (with ``y``, ``name`` and
+    ``sample_idx``, the position in the dataset).
+
+    Subclasses implement :meth:`__len__`, :meth:`raw` and :meth:`fit_chunks`.
+
+    Args:
+        layout (str or SkeletonLayout): The skeleton layout of the data.
+        stream (str): ``'joint'``, ``'bone'``, ``'joint_motion'`` or ``'bone_motion'``.
+        transforms (list or Compose, optional): The pipeline (see
+            :func:`~pyg_mstgcn.data.transforms.build_transforms`).
+        stream_first (bool): Compute the stream before the transforms (the original) or after.
+        seed (int, optional): Seed of the main-process generator (see the module doc).
+    """
+
+    def __init__(self, layout: LayoutLike, stream: str = 'joint',
+                 transforms: Union[None, TransformSpec, Sequence[TransformSpec]] = None,
+                 stream_first: bool = True, seed: Optional[int] = None) -> None:
+        self.layout = get_layout(layout)
+        if stream not in STREAMS:
+            raise ValueError(f"unknown stream '{stream}'; valid streams: {', '.join(STREAMS)}")
+        self.stream = stream
+        self.transforms: Compose = build_transforms(transforms)
+        self.stream_first = bool(stream_first)
+        self.seed = seed
+        self._rng: Optional[np.random.Generator] = None
+        self._rng_key: Any = None
+
+    # -- to implement ----------------------------------------------------------------------
+    def raw(self, index: int) -> Tuple[np.ndarray, Optional[int], int, str]:
+        r"""``(x, num_frames, label, name)`` of sample :obj:`index`: ``x`` a float32 array
+        ``[C, T, V, M]`` of the joints that the caller may modify, ``num_frames`` its valid
+        frames (or :obj:`None`: found in the data)."""
+        raise NotImplementedError
+
+    def fit_chunks(self) -> Iterator[np.ndarray]:
+        r"""The joint data in chunks ``[n, C, T, V, M]``, to fit normalisation on."""
+        raise NotImplementedError
+
+    # -- shared ----------------------------------------------------------------------------
+    def _check_index(self, index: int) -> int:
+        n = len(self)
+        i = int(index)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f'sample {index} is out of range for {n} samples')
+        return i
+
+    def _fit_normalizers(self) -> None:
+        """Fits every unfitted :class:`Normalize` of the pipeline on the stored data (its
+        stream when the stream comes first), as the original's ``get_mean_map``."""
+        pending = [t for t in self.transforms if isinstance(t, Normalize) and not t.fitted]
+        if not pending:
+            return
+        chunks = self.fit_chunks()
+        if self.stream_first and self.stream != 'joint':
+            chunks = (make_stream(c, self.stream, self.layout) for c in chunks)
+        first = pending[0].fit(chunks)
+        for other in pending[1:]:
+            other.mean, other.std = first.mean, first.std
+
+    def generator(self) -> np.random.Generator:
+        r"""This process's generator (see the module doc)."""
+        info = torch.utils.data.get_worker_info()
+        key = ('worker', info.id, info.seed) if info is not None else ('main', os.getpid())
+        if self._rng is None or self._rng_key != key:
+            if info is not None:
+                entropy = [info.seed] + ([] if self.seed is None else [self.seed])
+            else:
+                entropy = self.seed if self.seed is not None else torch.initial_seed()
+            self._rng, self._rng_key = np.random.default_rng(entropy), key
+        return self._rng
+
+    def get(self, index: int, rng: RngLike = None) -> Data:
+        r"""Sample :obj:`index` as a :class:`~torch_geometric.data.Data`, augmented with
+        :obj:`rng` (a generator or a seed; by default this process's generator)."""
+        i = self._check_index(index)
+        x, num_frames, label, name = self.raw(i)
+        rng = self.generator() if rng is None else as_generator(rng)
+        if self.stream_first:
+            x = sample_stream(x, self.stream, self.layout)
+        if len(self.transforms):
+            x, _ = self.transforms.apply(x, valid_range(x, num_frames), rng)
+        if not self.stream_first:
+            x = sample_stream(np.asarray(x, dtype=np.float32), self.stream, self.layout)
+        if x.dtype != np.float32 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=np.float32)
+        return skeleton_graph(torch.from_numpy(x), self.layout, y=label, name=name,
+                              sample_idx=i)
+
+    def __getitem__(self, index: int) -> Data:
+        return self.get(index)
+
+    @property
+    def num_classes(self) -> int:
+        """The largest label plus one."""
+        return max(self.labels) + 1 if len(self.labels) else 0
+
+    labels: List[int]
+
+
+class SkeletonArrayDataset(SkeletonDataset):
+    r"""A split of preprocessed skeleton arrays in the original's layout (see the module
+    doc), yielding one :class:`~torch_geometric.data.Data` per sample.
+
+    .. code-block:: python
+
+        from torch_geometric.loader import DataLoader
+        train = SkeletonArrayDataset('data/ntu60/xsub', 'train', stream='bone',
+                                     transforms=['random_shift', 'random_move'])
+        loader = DataLoader(train, batch_size=64, shuffle=True, num_workers=2)
+
+    Each :class:`~torch_geometric.data.Data` holds ``x`` ``[M * V, C, T]``, the skeleton's
+    edges (see :func:`~pyg_mstgcn.data.skeleton_graph`), ``y`` (the label), ``name`` (the
+    sample name) and ``sample_idx`` (its position in the dataset; PyG shifts every attribute
+    whose name contains ``index`` by the node count when batching, hence not ``index``).
+
+    Args:
+        root (str or Path, optional): The folder of ``{split}_data_joint.npy``,
+            ``{split}_label.pkl`` and (optional) ``{split}_num_frames.npy``; or the path of a
+            data file (``.npy``), with :obj:`label_path`.
+        split (str, optional): The split, ``'train'`` or ``'val'``. (default: :obj:`'train'`)
+        stream (str, optional): ``'joint'``, ``'bone'``, ``'joint_motion'`` or
+            ``'bone_motion'``, computed from the data file. (default: :obj:`'joint'`)
+        layout (str or SkeletonLayout, optional): The skeleton layout; its number of joints
+            must be the data's :math:`V`. (default: :obj:`'ntu-rgb+d'`)
+        transforms (list or Compose, optional): The transforms (names, mappings or
+            :class:`~pyg_mstgcn.data.transforms.Transform`). An unfitted ``normalize`` is
+            fitted here on this split's data (as the original). (default: :obj:`None`)
+        mmap (bool, optional): Memory-map the data instead of reading it.
+            (default: :obj:`True`)
+        debug (bool, optional): Keep the first 100 samples only (the original's ``debug``).
+            (default: :obj:`False`)
+        data_path (str or Path, optional): The data file, when not
+            ``{root}/{split}_data_joint.npy`` (e.g. the original's ``train_data_bone.npy``,
+            read with ``stream='joint'``).
+        label_path (str or Path, optional): The label file, when not
+            ``{root}/{split}_label.pkl``.
+        num_frames_path (str or Path, optional): The valid-frame counts, when not
+            ``{root}/{split}_num_frames.npy``; without one, valid frames are found in the data.
+        stream_first (bool, optional): Compute the stream before the transforms (the original)
+            or after them (CTR-GCN, PYSKL). (default: :obj:`True`)
+        seed (int, optional): Seed of the generator used when loading in the main process.
+    """
+
+    def __init__(self, root: Optional[PathLike] = None, split: str = 'train',
+                 stream: str = 'joint', layout: LayoutLike = 'ntu-rgb+d',
+                 transforms: Union[None, TransformSpec, Sequence[TransformSpec]] = None,
+                 mmap: bool = True, debug: bool = False, data_path: Optional[PathLike] = None,
+                 label_path: Optional[PathLike] = None,
+                 num_frames_path: Optional[PathLike] = None, stream_first: bool = True,
+                 seed: Optional[int] = None) -> None:
+        super().__init__(layout, stream, transforms, stream_first, seed)
+        self.split = split
+        if root is not None and Path(root).suffix == '.npy':
+            if data_path is not None:
+                raise ValueError(f'got both a data file as root ({root}) and data_path '
+                                 f'({data_path}); give one')
+            root, data_path = None, root
+        if root is None and data_path is None:
+            raise ValueError('give the folder of the preprocessed arrays (root=...) or the '
+                             'files (data_path=..., label_path=...)')
+        if root is not None:
+            root = Path(root)
+            if not root.is_dir():
+                raise FileNotFoundError(f'{root} is not a folder of preprocessed arrays (it '
+                                        f'should hold {split}_data_joint.npy and '
+                                        f'{split}_label.pkl); run `python -m preprocess` '
+                                        f'or give data_path= and label_path=')
+            data_path = data_path or root / f'{split}_data_joint.npy'
+            label_path = label_path or root / f'{split}_label.pkl'
+            if num_frames_path is None and (root / f'{split}_num_frames.npy').exists():
+                num_frames_path = root / f'{split}_num_frames.npy'
+        elif label_path is None:
+            raise ValueError(f'data file {data_path} given without label_path=; the labels '
+                             f'are a pickled (sample_names, labels) pair')
+        self.data_path = Path(data_path)
+        self.label_path = Path(label_path)
+        self.num_frames_path = None if num_frames_path is None else Path(num_frames_path)
+
+        if not self.data_path.exists():
+            available = sorted(p.name for p in self.data_path.parent.glob('*_data_*.npy'))
+            raise FileNotFoundError(
+                f'data file {self.data_path} does not exist' +
+                (f'; the folder holds {", ".join(available)}' if available else '') +
+                '. Create it with `python -m preprocess`, or give data_path=')
+        self.mmap, self.debug = bool(mmap), bool(debug)
+        self.data = self._load_data(truncate=False)
+        self.sample_names, self.labels = read_labels(self.label_path)
+        self.num_frames: Optional[np.ndarray] = None
+        if self.num_frames_path is not None:
+            if not self.num_frames_path.exists():
+                raise FileNotFoundError(f'valid-frame file {self.num_frames_path} does not '
+                                        f'exist')
+            self.num_frames = np.load(self.num_frames_path).astype(np.int64).reshape(-1)
+        self._validate()
+        if debug:
+            self.data = self.data[:DEBUG_SAMPLES]
+            self.sample_names = self.sample_names[:DEBUG_SAMPLES]
+            self.labels = self.labels[:DEBUG_SAMPLES]
+            if self.num_frames is not None:
+                self.num_frames = self.num_frames[:DEBUG_SAMPLES]
+        self._fit_normalizers()
+
+    def _load_data(self, truncate: bool = True) -> np.ndarray:
+        data = np.load(self.data_path, mmap_mode='r' if self.mmap else None)
+        return data[:DEBUG_SAMPLES] if self.debug and truncate else data
+
+    def __getstate__(self) -> dict:
+        # worker processes started by 'spawn' map the file again instead of receiving a copy
+        state = dict(self.__dict__)
+        if self.mmap:
+            state['data'] = None
+        state['_rng'] = state['_rng_key'] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.data is None:
+            self.data = self._load_data()
+
+    def _validate(self) -> None:
+        shape = self.data.shape
+        if self.data.ndim != 5:
+            raise ValueError(f'{self.data_path} holds an array of shape {list(shape)}; expected '
+                             f'[N, C, T, V, M] skeleton sequences')
+        V = self.layout.num_joints
+        if shape[3] != V:
+            raise ValueError(f"{self.data_path} has V = {shape[3]} joints (shape "
+                             f"{list(shape)}) but layout '{self.layout.name}' has {V}; pass "
+                             f"the layout of the data (e.g. layout='openpose' for 18 joints, "
+                             f"or a SkeletonLayout)")
+        N = shape[0]
+        if len(self.labels) != N:
+            raise ValueError(f'{self.data_path} has {N} samples but {self.label_path} lists '
+                             f'{len(self.labels)} labels; the two files must come from the '
+                             f'same split and run')
+        if self.num_frames is not None and len(self.num_frames) != N:
+            raise ValueError(f'{self.data_path} has {N} samples but {self.num_frames_path} '
+                             f'gives {len(self.num_frames)} frame counts')
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def raw(self, index: int) -> Tuple[np.ndarray, Optional[int], int, str]:
+        x = np.array(self.data[index], dtype=np.float32)  # a copy out of the memory map
+        num_frames = None if self.num_frames is None else int(self.num_frames[index])
+        return x, num_frames, self.labels[index], self.sample_names[index]
+
+    def fit_chunks(self, chunk: int = 256) -> Iterator[np.ndarray]:
+        for start in range(0, len(self), chunk):
+            yield np.asarray(self.data[start:start + chunk], dtype=np.float32)
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        """The data's shape ``[N, C, T, V, M]``."""
+        return tuple(self.data.shape)
+
+    def __repr__(self) -> str:
+        N, C, T, V, M = self.shape
+        pipeline = repr(self.transforms).replace('\n', '\n  ')
+        return (f"{type(self).__name__}({N} samples of [C={C}, T={T}, V={V}, M={M}], "
+                f"split='{self.split}', stream='{self.stream}', layout='{self.layout.name}', "
+                f"data_path='{self.data_path}', transforms={pipeline})")
+
+
+__all__ = ['SkeletonDataset', 'SkeletonArrayDataset', 'read_labels', 'sample_stream']

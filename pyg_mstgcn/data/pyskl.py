@@ -1,0 +1,191 @@
+r"""Your own pose data: annotation pickles in the PYSKL / mmaction2 format.
+
+The pickle holds a mapping with
+
+- ``'split'``: split name → list of sample identifiers (``frame_dir`` values), e.g.
+  ``{'xsub_train': [...], 'xsub_val': [...]}``;
+- ``'annotations'``: a list with one mapping per sample:
+
+  - ``'frame_dir'`` (str): the sample's identifier;
+  - ``'label'`` (int): the action class;
+  - ``'keypoint'``: float array ``[M, T, V, C]`` (persons, frames, joints, coordinates);
+  - ``'keypoint_score'`` (optional): ``[M, T, V]``, the detector's confidence (2D poses);
+  - ``'total_frames'`` (optional): :math:`T`, the valid frames.
+
+(A bare list of annotations, without splits, is read too, with ``split=None``.)
+Any layout of the library works, a user-defined one included
+(:meth:`SkeletonLayout.from_edges <pyg_mstgcn.graph.SkeletonLayout.from_edges>`), as long as
+its number of joints is the keypoints' :math:`V`.
+"""
+from __future__ import annotations
+
+import pickle
+import warnings
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from pyg_mstgcn.data.datasets import LayoutLike, PathLike, SkeletonDataset
+from pyg_mstgcn.data.transforms import TransformSpec
+
+
+def load_annotations(path: PathLike) -> Dict[str, Any]:
+    r"""The content of an annotation pickle as ``{'split': ..., 'annotations': [...]}``
+    (``'split'`` is :obj:`None` for a bare list)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f'annotation file {path} does not exist')
+    with open(path, 'rb') as f:
+        try:
+            content = pickle.load(f)
+        except UnicodeDecodeError:  # pickled by Python 2
+            f.seek(0)
+            content = pickle.load(f, encoding='latin1')
+    if isinstance(content, list):
+        return {'split': None, 'annotations': content}
+    if not isinstance(content, Mapping) or 'annotations' not in content:
+        keys = list(content) if isinstance(content, Mapping) else type(content).__name__
+        raise ValueError(f"{path} is not a PYSKL annotation file: expected a mapping with "
+                         f"'annotations' (and 'split'), got {keys}")
+    return {'split': content.get('split'), 'annotations': list(content['annotations'])}
+
+
+class PoseAnnotationDataset(SkeletonDataset):
+    r"""A split of a PYSKL / mmaction2 annotation pickle (see the module doc), yielding the
+    same :class:`~torch_geometric.data.Data` as
+    :class:`~pyg_mstgcn.data.datasets.SkeletonArrayDataset` (``x`` ``[M * V, C, T]``, ``y``,
+    ``name`` (the ``frame_dir``), ``sample_idx``).
+
+    Keypoints ``[M, T, V, C]`` become ``[C, T, V, M]`` with exactly :obj:`num_person` persons:
+    missing ones are zeros; when there are more, the :obj:`num_person` with the highest total
+    ``keypoint_score`` are kept, best first (the first ones when there is no score). Sequences
+    may differ in length: give the pipeline a step that fixes it (``uniform_sample``,
+    ``valid_crop_resize``, ``pad_window``) to batch them.
+
+    Args:
+        pickle_path (str or Path): The annotation pickle.
+        split (str, optional): The split to read (a key of ``'split'``); :obj:`None` reads
+            every annotation.
+        layout (str or SkeletonLayout): The layout of the keypoints (:math:`V` joints).
+        num_person (int, optional): Persons per sample, :math:`M`. (default: :obj:`2`)
+        stream (str, optional): ``'joint'``, ``'bone'``, ``'joint_motion'`` or
+            ``'bone_motion'``. (default: :obj:`'joint'`)
+        transforms (list or Compose, optional): The transforms. (default: :obj:`None`)
+        with_score (bool, optional): Append ``keypoint_score`` as a last channel
+            (:math:`C + 1` channels; with 2D poses use
+            ``{'name': 'random_rotation', 'dims': 2}``). (default: :obj:`False`)
+        stream_first (bool, optional): Compute the stream before the transforms or after.
+            (default: :obj:`True`)
+        seed (int, optional): Seed of the generator used when loading in the main process.
+    """
+
+    def __init__(self, pickle_path: PathLike, split: Optional[str], layout: LayoutLike,
+                 num_person: int = 2, stream: str = 'joint',
+                 transforms: Union[None, TransformSpec, Sequence[TransformSpec]] = None,
+                 with_score: bool = False, stream_first: bool = True,
+                 seed: Optional[int] = None) -> None:
+        super().__init__(layout, stream, transforms, stream_first, seed)
+        if int(num_person) < 1:
+            raise ValueError(f'num_person must be >= 1 (got {num_person})')
+        self.pickle_path = Path(pickle_path)
+        self.split = split
+        self.num_person = int(num_person)
+        self.with_score = bool(with_score)
+        content = load_annotations(self.pickle_path)
+        self.annotations = self._select(content['split'], content['annotations'])
+        self._validate()
+        self.labels: List[int] = [int(a['label']) for a in self.annotations]
+        self.sample_names: List[str] = [str(a.get('frame_dir', i))
+                                        for i, a in enumerate(self.annotations)]
+        self._fit_normalizers()
+
+    def _select(self, splits: Optional[Mapping[str, Sequence[str]]],
+                annotations: List[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
+        if self.split is None:
+            return annotations
+        if splits is None:
+            raise ValueError(f"{self.pickle_path} defines no splits; read it with split=None")
+        if self.split not in splits:
+            raise ValueError(f"unknown split '{self.split}' in {self.pickle_path}; available: "
+                             f"{', '.join(map(str, splits))}")
+        wanted = set(splits[self.split])
+        for i, a in enumerate(annotations):
+            if 'frame_dir' not in a:
+                raise ValueError(f"annotation {i} of {self.pickle_path} has no 'frame_dir', "
+                                 f"the identifier the splits refer to")
+        chosen = [a for a in annotations if a['frame_dir'] in wanted]
+        if len(chosen) < len(wanted):
+            found = {a['frame_dir'] for a in chosen}
+            missing = sorted(str(name) for name in wanted - found)
+            warnings.warn(f"{len(missing)} sample(s) of split '{self.split}' have no "
+                          f"annotation in {self.pickle_path} (e.g. {missing[:3]}); they are "
+                          f"skipped")
+        return chosen
+
+    def _validate(self) -> None:
+        V = self.layout.num_joints
+        channels = None
+        for i, a in enumerate(self.annotations):
+            where = f"sample '{a.get('frame_dir', i)}' of {self.pickle_path}"
+            for key in ('keypoint', 'label'):
+                if key not in a:
+                    raise ValueError(f"{where} has no '{key}' (keys: {', '.join(a)})")
+            shape = np.shape(a['keypoint'])
+            if len(shape) != 4:
+                raise ValueError(f"{where}: 'keypoint' has shape {list(shape)}, expected "
+                                 f"[M, T, V, C] (persons, frames, joints, coordinates)")
+            if shape[2] != V:
+                raise ValueError(f"{where}: the keypoints have V = {shape[2]} joints but layout "
+                                 f"'{self.layout.name}' has {V}; pass the layout of the data "
+                                 f"(a SkeletonLayout.from_edges(...) for your own)")
+            if self.with_score:
+                if 'keypoint_score' not in a:
+                    raise ValueError(f"{where} has no 'keypoint_score'; use with_score=False")
+                if np.shape(a['keypoint_score']) != shape[:3]:
+                    raise ValueError(f"{where}: 'keypoint_score' has shape "
+                                     f"{list(np.shape(a['keypoint_score']))}, expected "
+                                     f"{list(shape[:3])} [M, T, V]")
+            if channels is None:
+                channels = shape[3]
+            elif shape[3] != channels:
+                raise ValueError(f'{where} has {shape[3]} coordinates per joint, the samples '
+                                 f'before {channels}')
+
+    def __len__(self) -> int:
+        return len(self.annotations)
+
+    def raw(self, index: int) -> Tuple[np.ndarray, Optional[int], int, str]:
+        a = self.annotations[index]
+        keypoint = np.asarray(a['keypoint'], dtype=np.float32)
+        score = a.get('keypoint_score')
+        if self.with_score:
+            score = np.asarray(score, dtype=np.float32)
+            keypoint = np.concatenate([keypoint, score[..., None]], axis=-1)
+        M, T, V, C = keypoint.shape
+        if M > self.num_person:
+            if score is not None:
+                total = np.asarray(score, dtype=np.float64).reshape(M, -1).sum(axis=1)
+                keep = np.argsort(-total, kind='stable')[:self.num_person]
+            else:
+                keep = np.arange(self.num_person)
+            keypoint = keypoint[keep]
+        x = np.zeros((C, T, V, self.num_person), dtype=np.float32)
+        x[..., :min(M, self.num_person)] = keypoint.transpose(3, 1, 2, 0)
+        total_frames = a.get('total_frames')
+        num_frames = T if total_frames is None else min(int(total_frames), T)
+        return x, num_frames, int(a['label']), self.sample_names[index]
+
+    def fit_chunks(self) -> Iterator[np.ndarray]:
+        for i in range(len(self)):
+            yield self.raw(i)[0][None]
+
+    def __repr__(self) -> str:
+        pipeline = repr(self.transforms).replace('\n', '\n  ')
+        return (f"{type(self).__name__}({len(self)} samples, split={self.split!r}, "
+                f"stream='{self.stream}', layout='{self.layout.name}', "
+                f"num_person={self.num_person}, with_score={self.with_score}, "
+                f"pickle_path='{self.pickle_path}', transforms={pipeline})")
+
+
+__all__ = ['PoseAnnotationDataset', 'load_annotations']
