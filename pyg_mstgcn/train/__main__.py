@@ -1,0 +1,5 @@
+import sys
+
+from pyg_mstgcn.train.cli import main
+
+sys.exit(main())
