@@ -11,8 +11,6 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `preprocess` is a top-level folder of the repository
-    sys.path.insert(0, str(ROOT))
 
 from preprocess.output import load_split  # noqa: E402
 from pyg_mstgcn.data.streams import STREAMS, bone, make_stream, motion  # noqa: E402
