@@ -32,7 +32,9 @@ outputs (--phase test): RUN/metrics.json, per_class.csv, confusion.csv, confusio
   scores.pkl (sample name -> logits, for python -m pyg_mstgcn.ensemble), labels.pkl.
 
 distributed: torchrun --nproc_per_node=N -m pyg_mstgcn.train --config C.yaml
-  (data.batch_size is the global batch; NCCL on CUDA, gloo on CPU).
+  (data.batch_size is the global batch, divisible by N; NCCL on CUDA, gloo on CPU; batch
+  norm synchronised over the global batch on both; each step sees the samples of the same
+  step of one process, and validation evaluates every sample exactly once).
 """
 
 

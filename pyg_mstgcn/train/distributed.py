@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, List
+from typing import Any, Iterator, List, Optional
 
 import torch
 import torch.distributed as dist
+from torch.utils.data import Sampler
 
 
 @dataclass
@@ -66,3 +67,48 @@ def broadcast_object(obj: Any, info: DistInfo) -> Any:
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
+
+
+class ShardSampler(Sampler[int]):
+    r"""The indices of process :obj:`rank` of :obj:`world_size`: positions ``rank::world_size``
+    of an order of ``range(n)`` that is a function of :obj:`seed` only (a permutation drawn
+    from ``torch.Generator().manual_seed(seed)`` when :obj:`shuffle`, else ``range(n)``).
+
+    With :obj:`batch_size` (the *global* batch size, divisible by :obj:`world_size`) the order
+    is cut to whole global batches first (the incomplete last one dropped, as a
+    single-process loader with ``drop_last=True``); batch ``k`` of size
+    ``batch_size // world_size`` of every process then together hold exactly the samples of
+    batch ``k`` of one process with ``batch_size``, and every process runs the same number of
+    equal batches. Without it (evaluation) nothing is padded or repeated: the processes hold
+    disjoint shares, which differ in size by at most one, and every sample is in one share.
+    """
+
+    def __init__(self, n: int, rank: int = 0, world_size: int = 1, shuffle: bool = False,
+                 seed: int = 0, batch_size: Optional[int] = None) -> None:
+        if batch_size is not None and batch_size % world_size:
+            raise ValueError(f'the global batch size {batch_size} is not divisible by the '
+                             f'{world_size} processes')
+        self.n, self.rank, self.world_size = int(n), int(rank), int(world_size)
+        self.shuffle, self.seed, self.batch_size = shuffle, int(seed), batch_size
+        self.used = self.n if batch_size is None else self.n // batch_size * batch_size
+
+    def order(self) -> torch.Tensor:
+        """The order of all processes (cut to whole global batches)."""
+        if self.shuffle:
+            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed))
+        else:
+            order = torch.arange(self.n)
+        return order[:self.used]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order()[self.rank::self.world_size].tolist())
+
+    def __len__(self) -> int:
+        return len(range(self.rank, self.used, self.world_size))
+
+
+def all_reduce_sum(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """:obj:`tensor` summed over the processes (in place; unchanged in a single process)."""
+    if info.enabled:
+        dist.all_reduce(tensor)
+    return tensor

@@ -18,8 +18,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset, RandomSampler, SequentialSampler
-from torch.utils.data.distributed import DistributedSampler
+from torch.utils.data import Dataset
 from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
@@ -31,6 +30,7 @@ from pyg_mstgcn.train.checkpoint import (load_checkpoint, read_weights, rng_stat
 from pyg_mstgcn.train.config import ConfigError, dump
 from pyg_mstgcn.train.metrics import classification_metrics, write_confusion_csv
 from pyg_mstgcn.train.png import write_confusion_png
+from pyg_mstgcn.train.sync_batchnorm import convert_sync_batchnorm
 
 log = logging.getLogger('pyg_mstgcn.train')
 
@@ -114,18 +114,19 @@ def prepare_data(config: Mapping[str, Any], info: dist_utils.DistInfo) -> None:
 def make_loader(dataset: SeededSamples, batch_size: int, train: bool, epoch: int, seed: int,
                 num_workers: int, info: dist_utils.DistInfo, device: torch.device
                 ) -> DataLoader:
-    """A loader whose order is a function of ``(seed, epoch)`` only."""
-    generator = torch.Generator().manual_seed(seed * 100003 + epoch)
-    if info.enabled:
-        sampler = DistributedSampler(dataset, num_replicas=info.world_size, rank=info.rank,
-                                     shuffle=train, seed=seed, drop_last=False)
-        sampler.set_epoch(epoch)
-    elif train:
-        sampler = RandomSampler(dataset, generator=generator)
-    else:
-        sampler = SequentialSampler(dataset)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=train,
-                      num_workers=num_workers, generator=generator,
+    """This process's loader (:obj:`batch_size` per process), whose order is a function of
+    ``(seed, epoch)`` only. Training: a permutation cut to whole global batches
+    (``batch_size * world_size``, the incomplete last one dropped), process ``r`` taking its
+    positions ``r::world_size``, so that the processes' batches ``k`` together are the batch
+    ``k`` of one process with the global batch size. Evaluation: dataset order, split into
+    disjoint shares with no padding (every sample evaluated once); see
+    :class:`~pyg_mstgcn.train.distributed.ShardSampler`."""
+    key = seed * 100003 + epoch
+    sampler = dist_utils.ShardSampler(
+        len(dataset), info.rank, info.world_size, shuffle=train, seed=key,
+        batch_size=batch_size * info.world_size if train else None)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=False,
+                      num_workers=num_workers, generator=torch.Generator().manual_seed(key),
                       pin_memory=device.type == 'cuda')
 
 
@@ -225,8 +226,9 @@ def _configure_determinism(config: Mapping[str, Any], device: torch.device) -> N
 def predict(model: torch.nn.Module, loader: DataLoader, device: torch.device,
             amp: Optional[str], info: dist_utils.DistInfo, desc: str = 'eval'
             ) -> Dict[int, np.ndarray]:
-    """Logits of every sample, keyed by ``sample_idx``, gathered from every process: each
-    sample counted once even when the sampler pads a process with repeats."""
+    """Logits of every sample, keyed by ``sample_idx``, gathered from every process. The
+    processes' shares must be disjoint (the loaders of :func:`make_loader` pad nothing): a
+    sample evaluated twice is an error, so that every sample counts once."""
     model.eval()
     out: Dict[int, np.ndarray] = {}
     for batch in tqdm(loader, desc=desc, leave=False, disable=not info.is_main,
@@ -238,6 +240,9 @@ def predict(model: torch.nn.Module, loader: DataLoader, device: torch.device,
             out[int(idx)] = row
     merged: Dict[int, np.ndarray] = {}
     for part in dist_utils.all_gather_objects(out, info):
+        twice = merged.keys() & part.keys()
+        if twice:
+            raise RuntimeError(f'{len(twice)} samples were evaluated by more than one process')
         merged.update(part)
     return merged
 
@@ -309,9 +314,10 @@ def _train(config, resume, device, info) -> Dict[str, Any]:
     model = model.to(device)
     net = model
     if info.enabled:
-        # SyncBatchNorm needs CUDA; on CPU (gloo) each process normalises its own batch
+        # batch norm over the global batch: torch's SyncBatchNorm on CUDA (NCCL), ours,
+        # which works with any backend, on CPU (gloo)
         net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model) \
-            if device.type == 'cuda' else model
+            if device.type == 'cuda' else convert_sync_batchnorm(model)
         net = torch.nn.parallel.DistributedDataParallel(
             net, device_ids=[device.index] if device.type == 'cuda' else None)
         model = net.module
@@ -359,7 +365,7 @@ def _train(config, resume, device, info) -> Dict[str, Any]:
         start = time.perf_counter()
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
-        count = 0
+        count, step_losses = 0, []
         bar = tqdm(loader, desc=f'epoch {epoch + 1}/{epochs}', leave=False,
                    disable=not info.is_main, mininterval=1.0, file=sys.stderr)
         for it, batch in enumerate(bar):
@@ -392,17 +398,28 @@ def _train(config, resume, device, info) -> Dict[str, Any]:
             scheduler.step()
             n = batch.num_graphs
             loss_sum += loss.detach().double() * n
+            step_losses.append(loss.detach())
             correct += (logits.detach().argmax(1) == batch.y).sum()
             count += n
             if it % 10 == 0:
                 bar.set_postfix(loss=f'{loss.item():.3f}')
         epoch_time = time.perf_counter() - start
-        samples_seen += count * info.world_size
+        # over the global batch: the sums of every process, each step's loss the mean of the
+        # processes' losses (their shares are equal)
+        totals = dist_utils.all_reduce_sum(torch.stack(
+            [loss_sum, correct.double(), torch.tensor(float(count), dtype=torch.float64,
+                                                      device=device)]), info)
+        steps = dist_utils.all_reduce_sum(
+            torch.stack(step_losses).double() if step_losses else
+            torch.zeros(0, dtype=torch.float64, device=device), info) / info.world_size
+        count = int(totals[2].item())
+        samples_seen += count
         train_time += epoch_time
-        train_loss, train_top1 = loss_sum.item() / max(count, 1), correct.item() / max(count, 1)
+        train_loss = totals[0].item() / max(count, 1)
+        train_top1 = totals[1].item() / max(count, 1)
         lr = optimizer.param_groups[0]['lr']
         record = {'epoch': epoch + 1, 'train_loss': train_loss, 'train_top1': train_top1,
-                  'lr': lr, 'epoch_time': epoch_time}
+                  'lr': lr, 'epoch_time': epoch_time, 'step_losses': steps.tolist()}
         line = (f'epoch {epoch + 1}/{epochs}  loss {train_loss:.4f}  train top1 '
                 f'{100 * train_top1:.1f}%  lr {lr:.4g}  {epoch_time:.1f}s')
         if (epoch + 1) % tcfg['eval_interval'] == 0 or epoch + 1 == epochs:
@@ -410,9 +427,11 @@ def _train(config, resume, device, info) -> Dict[str, Any]:
             val_loader = make_loader(val_data, data_cfg['val_batch_size'] // info.world_size
                                      or 1, False, 0, seed, data_cfg['num_workers'], info,
                                      device)
-            metrics, _ = evaluate(net, val_loader, val_set, device, amp, info)
+            # the bare model: evaluation (running statistics) needs no communication, and
+            # the processes' shares may differ in size
+            metrics, _ = evaluate(model, val_loader, val_set, device, amp, info)
             record['val'] = {k: metrics[k] for k in ('loss', 'top1', 'top5',
-                                                     'mean_class_accuracy')}
+                                                     'mean_class_accuracy', 'num_samples')}
             line += (f"  |  val loss {metrics['loss']:.4f}  top1 {100 * metrics['top1']:.2f}%"
                      f"  top5 {100 * metrics['top5']:.2f}%")
             if metrics['top1'] > best_top1:
