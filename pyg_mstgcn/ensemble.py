@@ -22,7 +22,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from pyg_mstgcn.data.datasets import read_labels
+from pyg_mstgcn.data.datasets import load_pickle, read_labels
 from pyg_mstgcn.train.metrics import topk_accuracy
 
 PathLike = Union[str, Path]
@@ -34,15 +34,7 @@ class ScoreMismatch(ValueError):
 
 def load_scores(path: PathLike) -> Dict[str, np.ndarray]:
     """``{sample name: scores}`` from a pickled dict or list of ``(name, scores)`` pairs."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f'score file {path} does not exist')
-    with open(path, 'rb') as f:
-        try:
-            content = pickle.load(f)
-        except UnicodeDecodeError:
-            f.seek(0)
-            content = pickle.load(f, encoding='latin1')
+    content = load_pickle(path, 'score file')
     if isinstance(content, Mapping):
         items = content.items()
     elif isinstance(content, (list, tuple)) and all(

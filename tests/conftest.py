@@ -1,4 +1,6 @@
 """Shared test helpers: paths to the shared reference material and real sample data."""
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,14 @@ def _single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def run_preprocess(*args, expect=0):
+    """Runs ``python -m preprocess ARGS --no-progress`` from the project root, as a user would,
+    and checks its exit status (unless :obj:`expect` is None)."""
+    result = subprocess.run([sys.executable, '-m', 'preprocess', *map(str, args),
+                             '--no-progress'], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    if expect is not None:
+        assert result.returncode == expect, result.stdout + result.stderr
+    return result

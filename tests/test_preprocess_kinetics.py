@@ -2,20 +2,17 @@
 cases, checked against an independent loop transcription of st-gcn's ``Feeder_kinetics`` (as
 used by 2s-AGCN's ``kinetics_gendata``)."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import SHARED as SHARED_ROOT, run_preprocess
+from preprocess.errors import SampleError
+from preprocess.kinetics import load_kinetics_sample
+from preprocess.output import load_split
 
-from preprocess.errors import SampleError  # noqa: E402
-from preprocess.kinetics import load_kinetics_sample  # noqa: E402
-from preprocess.output import load_split  # noqa: E402
-
-SHARED = Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
+SHARED = SHARED_ROOT / 'data'
 KINETICS = SHARED / 'kinetics'
 needs_real = pytest.mark.skipif(not KINETICS.is_dir(), reason=f'{KINETICS} is not available')
 
@@ -53,14 +50,6 @@ def ref_kinetics(path, T=300, observed=5, kept=2):
     return out
 
 
-def run_cli(*args, expect=0):
-    result = subprocess.run([sys.executable, '-m', 'preprocess', *map(str, args),
-                             '--no-progress'], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
-    if expect is not None:
-        assert result.returncode == expect, result.stdout + result.stderr
-    return result
-
 
 def person(rng, score=None):
     pose = np.round(rng.uniform(0, 1, 36), 3)
@@ -85,7 +74,7 @@ def write_split(raw, split, clips, labels):
 @needs_real
 def test_real_clips(tmp_path):
     out = tmp_path / 'kinetics'
-    result = run_cli('kinetics', '--raw', KINETICS, '--out', out, '--workers', 2)
+    result = run_preprocess('kinetics', '--raw', KINETICS, '--out', out, '--workers', 2)
     assert 'kinetics_train does not exist' in result.stderr
     data, names, labels, num_frames = load_split(out, 'val')
     files = sorted((KINETICS / 'kinetics_val').glob('*.json'))
@@ -138,7 +127,7 @@ def test_corner_cases(tmp_path):
     write_split(raw, 'val', {'one': clip([(1, [people[3]])], label=5)},
                 {'one': {'has_skeleton': True, 'label_index': 5}})
     out = tmp_path / 'out'
-    result = run_cli('kinetics', '--raw', raw, '--out', out, '--workers', 2)
+    result = run_preprocess('kinetics', '--raw', raw, '--out', out, '--workers', 2)
     assert 'Traceback' not in result.stderr
     data, names, labels_out, num_frames = load_split(out, 'train')
     good = ['crowd', 'late', 'repeated', 'ties', 'zeroed']
@@ -167,7 +156,7 @@ def test_corner_cases(tmp_path):
     assert load_split(out, 'val')[2] == [5]
     # --keep-long: the time axis grows to the last frame_index + 1
     out_long = tmp_path / 'long'
-    run_cli('kinetics', '--raw', raw, '--out', out_long, '--keep-long')
+    run_preprocess('kinetics', '--raw', raw, '--out', out_long, '--keep-long')
     data_long, names_long, _, _ = load_split(out_long, 'train')
     assert data_long.shape[2] == 306
     late = data_long[names_long.index('late.json')]
@@ -183,10 +172,10 @@ def test_missing_label_file_and_exit_status(tmp_path):
     (raw / 'kinetics_train').mkdir()
     (raw / 'kinetics_train' / 'two.json').write_text(json.dumps(clip([(1, [person(rng)])])))
     out = tmp_path / 'out'
-    result = run_cli('kinetics', '--raw', raw, '--out', out)
+    result = run_preprocess('kinetics', '--raw', raw, '--out', out)
     assert 'train: cannot use the label file' in result.stderr
     assert load_split(out, 'val')[1] == ['one.json']
-    result = run_cli('kinetics', '--raw', tmp_path / 'nothing', '--out', out, expect=None)
+    result = run_preprocess('kinetics', '--raw', tmp_path / 'nothing', '--out', out, expect=None)
     assert result.returncode != 0 and 'does not exist' in result.stderr
 
 

@@ -4,15 +4,12 @@ checked against an independent, loop-based transcription of the original steps
 import json
 import math
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
+from conftest import SHARED as SHARED_ROOT, run_preprocess
 from preprocess.errors import SampleError
 from preprocess.missing import missing_samples
 from preprocess.normalize import num_valid_frames, pre_normalize
@@ -21,7 +18,7 @@ from preprocess.ntu import select_bodies
 from preprocess.output import keep_rows, load_split
 from preprocess.splits import parse_name, split_of
 
-SHARED = Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
+SHARED = SHARED_ROOT / 'data'
 NTU = SHARED / 'ntu'
 REAL = {  # name: (frames, bodies)
     'S001C001P001R001A011.skeleton': (82, 1),
@@ -179,14 +176,6 @@ def write(folder, name, text):
     return path
 
 
-def run_cli(*args, expect=0):
-    result = subprocess.run([sys.executable, '-m', 'preprocess', *map(str, args),
-                             '--no-progress'], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
-    if expect is not None:
-        assert result.returncode == expect, result.stdout + result.stderr
-    return result
-
 
 def assert_matches_reference(folder, split, raw_dir, frames=300):
     data, names, labels, num_frames = load_split(folder, split)
@@ -204,7 +193,7 @@ def assert_matches_reference(folder, split, raw_dir, frames=300):
 @needs_real
 def test_ntu60_real_files(tmp_path):
     out = tmp_path / 'ntu60'
-    result = run_cli('ntu60', '--raw', NTU, '--out', out, '--workers', 2)
+    result = run_preprocess('ntu60', '--raw', NTU, '--out', out, '--workers', 2)
     assert 'xsub/train' in result.stdout
     expected = {  # the benchmark rules applied by hand to the five names
         ('xsub', 'train'): ['S001C001P001R001A011', 'S001C003P008R002A058',
@@ -242,7 +231,7 @@ def test_ntu120_two_folders_and_resume(tmp_path):
     for i, name in enumerate(sorted(REAL)):
         ((part1 if i % 2 else part2) / name).symlink_to(NTU / name)
     out = tmp_path / 'ntu120'
-    run_cli('ntu120', '--raw', part1, '--raw', part2, '--out', out, '--workers', 2)
+    run_preprocess('ntu120', '--raw', part1, '--raw', part2, '--out', out, '--workers', 2)
     for benchmark in ('xsub', 'xset'):
         for split in ('train', 'val'):
             _, names, _, _ = assert_matches_reference(out / benchmark, split, NTU)
@@ -251,11 +240,11 @@ def test_ntu120_two_folders_and_resume(tmp_path):
     _, names, _, _ = load_split(out / 'xset', 'train')
     assert names == ['S002C001P003R001A003.skeleton', 'S004C002P003R001A017.skeleton']
     before = {p: p.stat().st_mtime_ns for p in out.rglob('*.npy')}
-    result = run_cli('ntu120', '--raw', part1, '--raw', part2, '--out', out)
+    result = run_preprocess('ntu120', '--raw', part1, '--raw', part2, '--out', out)
     assert 'already complete' in result.stdout
     assert before == {p: p.stat().st_mtime_ns for p in out.rglob('*.npy')}
     (out / 'xset' / 'val_label.pkl').unlink()  # an interrupted split is redone
-    run_cli('ntu120', '--raw', part1, '--raw', part2, '--out', out)
+    run_preprocess('ntu120', '--raw', part1, '--raw', part2, '--out', out)
     summary = json.loads((out / 'summary.json').read_text())
     assert summary['splits']['xset/val']['status'] == 'written'
     assert summary['splits']['xsub/train']['status'].startswith('already complete')
@@ -275,7 +264,7 @@ def test_missing_and_ignored_samples_are_left_out(tmp_path):
     ignore = tmp_path / 'ignore.txt'
     ignore.write_text('# my own list\nS003C001P015R001A034\n')
     out = tmp_path / 'out'
-    run_cli('ntu60', '--raw', raw, '--out', out, '--ignore', ignore, '--workers', 1)
+    run_preprocess('ntu60', '--raw', raw, '--out', out, '--ignore', ignore, '--workers', 1)
     names = sum((load_split(out / 'xsub', split)[1] for split in ('train', 'val')), [])
     assert sorted(names) == sorted(set(REAL) - {'S003C001P015R001A034.skeleton'})
     summary = json.loads((out / 'summary.json').read_text())
@@ -345,7 +334,7 @@ def test_corner_cases_match_reference(tmp_path):
     for stem, frames in corner_cases(rng).items():
         write(raw, stem + '.skeleton', skeleton_text(frames))
     out = tmp_path / 'out'
-    run_cli('ntu60', '--raw', raw, '--out', out, '--workers', 2)
+    run_preprocess('ntu60', '--raw', raw, '--out', out, '--workers', 2)
     written = {}
     for split in ('train', 'val'):
         data, names, _, num_frames = assert_matches_reference(out / 'xview', split, raw)
@@ -385,7 +374,7 @@ def test_long_sequences(tmp_path, keep_long):
     write(raw, 'S001C002P001R001A002.skeleton', skeleton_text(frames_of((a, range(7)), T=7)))
     out = tmp_path / 'out'
     extra = ['--keep-long'] if keep_long else []
-    result = run_cli('ntu60', '--raw', raw, '--out', out, '--max-frames', 10, *extra)
+    result = run_preprocess('ntu60', '--raw', raw, '--out', out, '--max-frames', 10, *extra)
     data, names, _, num_frames = load_split(out / 'xsub', 'train')
     if keep_long:
         assert data.shape[2] == 12 and 'truncated' not in result.stderr
@@ -477,7 +466,7 @@ def test_bad_files_are_reported_and_left_out(tmp_path):
     for stem in good:
         write(raw, stem + '.skeleton', skeleton_text(good_frames(rng)))
     out = tmp_path / 'out'
-    result = run_cli('ntu60', '--raw', raw, '--out', out, '--workers', 2)
+    result = run_preprocess('ntu60', '--raw', raw, '--out', out, '--workers', 2)
     assert 'Traceback' not in result.stderr
     summary = json.loads((out / 'summary.json').read_text())
     assert summary['files_processed'] == {'written': 2, 'left_out': len(cases)}
@@ -497,12 +486,12 @@ def test_bad_files_are_reported_and_left_out(tmp_path):
 
 
 def test_exit_status(tmp_path):
-    result = run_cli('ntu60', '--raw', tmp_path / 'nope', '--out', tmp_path / 'out',
+    result = run_preprocess('ntu60', '--raw', tmp_path / 'nope', '--out', tmp_path / 'out',
                      expect=None)
     assert result.returncode != 0 and 'does not exist' in result.stderr
     assert 'Traceback' not in result.stderr
     raw = write(tmp_path / 'raw', 'S001C001P001R001A001.skeleton', '2\r\n1\r\n').parent
-    result = run_cli('ntu60', '--raw', raw, '--out', tmp_path / 'out', expect=None)
+    result = run_preprocess('ntu60', '--raw', raw, '--out', tmp_path / 'out', expect=None)
     assert result.returncode == 1 and 'nothing could be written' in result.stderr
 
 

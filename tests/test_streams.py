@@ -2,20 +2,17 @@
 transcriptions of the original ``gen_bone_data.py`` / ``gen_motion_data.py``, and the
 ``streams`` command on data in the original tools' layout."""
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import SHARED as SHARED_ROOT, run_preprocess
+from preprocess.output import load_split
+from pyg_mstgcn.data.streams import STREAMS, bone, make_stream, motion
 
-from preprocess.output import load_split  # noqa: E402
-from pyg_mstgcn.data.streams import STREAMS, bone, make_stream, motion  # noqa: E402
-
-SHARED = Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
+SHARED = SHARED_ROOT / 'data'
 
 # The original's bone pairs, as written in its gen_bone_data.py: 1-based (joint, parent) for
 # NTU RGB+D (21, the spine-mid joint, pairs with itself), 0-based for Kinetics.
@@ -87,14 +84,6 @@ def test_stream_errors():
     np.testing.assert_array_equal(make_stream(x, 'joint_motion'), np.zeros_like(x))
 
 
-def run_cli(*args, expect=0):
-    result = subprocess.run([sys.executable, '-m', 'preprocess', *map(str, args),
-                             '--no-progress'], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
-    if expect is not None:
-        assert result.returncode == expect, result.stdout + result.stderr
-    return result
-
 
 def test_streams_command_on_the_original_layout(tmp_path):
     rng = np.random.default_rng(1)
@@ -110,7 +99,7 @@ def test_streams_command_on_the_original_layout(tmp_path):
         np.save(folder / f'{split}_data_joint.npy', data)
         with open(folder / f'{split}_label.pkl', 'wb') as f:
             pickle.dump(([f'sample{i}' for i in range(len(data))], [0] * len(data)), f)
-    result = run_cli('streams', '--in', tmp_path, '--chunk', 2)
+    result = run_preprocess('streams', '--in', tmp_path, '--chunk', 2)
     assert '6 files written' in result.stdout
     for folder, (data, split) in folders.items():
         pairs, one_based = ((NTU_PAIRS_1BASED, True) if data.shape[3] == 25
@@ -124,9 +113,9 @@ def test_streams_command_on_the_original_layout(tmp_path):
             assert loaded.dtype == np.float32 and loaded.shape == data.shape
             np.testing.assert_allclose(loaded, value, atol=1e-6, err_msg=f'{folder} {stream}')
     assert not list(tmp_path.rglob('*.tmp'))
-    result = run_cli('streams', '--in', tmp_path)   # resumable: nothing left to do
+    result = run_preprocess('streams', '--in', tmp_path)   # resumable: nothing left to do
     assert '0 files written, 6 already there' in result.stdout
     empty = tmp_path / 'empty'
     empty.mkdir()
-    result = run_cli('streams', '--in', empty, expect=1)
+    result = run_preprocess('streams', '--in', empty, expect=1)
     assert 'no *_data_joint.npy' in result.stderr

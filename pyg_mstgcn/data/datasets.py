@@ -56,20 +56,25 @@ LayoutLike = Union[str, SkeletonLayout]
 DEBUG_SAMPLES = 100
 
 
+def load_pickle(path: PathLike, what: str = 'file', hint: str = '') -> Any:
+    """Unpickles :obj:`path`, also when it was pickled by Python 2 (as some files of the
+    original tools were); a missing file is an error saying what it should be."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f'{what} {path} does not exist' + (f'; {hint}' if hint else ''))
+    with open(path, 'rb') as f:
+        try:
+            return pickle.load(f)
+        except UnicodeDecodeError:  # pickled by Python 2
+            f.seek(0)
+            return pickle.load(f, encoding='latin1')
+
+
 def read_labels(path: PathLike) -> Tuple[List[str], List[int]]:
     r"""``(sample_names, labels)`` of a label file ``{split}_label.pkl``, ours or the original
     tools' (pickled by Python 2 or 3)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f'label file {path} does not exist; it should hold the pickled '
-                                f'pair (sample_names, labels) (give label_path= for another '
-                                f'name)')
-    with open(path, 'rb') as f:
-        try:
-            content = pickle.load(f)
-        except UnicodeDecodeError:  # pickled by Python 2
-            f.seek(0)
-            content = pickle.load(f, encoding='latin1')
+    content = load_pickle(path, 'label file', 'it should hold the pickled pair (sample_names, '
+                          'labels) (give label_path= for another name)')
     try:
         names, labels = content
         names, labels = [str(n) for n in names], [int(label) for label in labels]

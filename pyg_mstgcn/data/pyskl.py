@@ -19,29 +19,20 @@ its number of joints is the keypoints' :math:`V`.
 """
 from __future__ import annotations
 
-import pickle
 import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pyg_mstgcn.data.datasets import LayoutLike, PathLike, SkeletonDataset
+from pyg_mstgcn.data.datasets import LayoutLike, PathLike, SkeletonDataset, load_pickle
 from pyg_mstgcn.data.transforms import TransformSpec
 
 
 def load_annotations(path: PathLike) -> Dict[str, Any]:
     r"""The content of an annotation pickle as ``{'split': ..., 'annotations': [...]}``
     (``'split'`` is :obj:`None` for a bare list)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f'annotation file {path} does not exist')
-    with open(path, 'rb') as f:
-        try:
-            content = pickle.load(f)
-        except UnicodeDecodeError:  # pickled by Python 2
-            f.seek(0)
-            content = pickle.load(f, encoding='latin1')
+    content = load_pickle(path, 'annotation file')
     if isinstance(content, list):
         return {'split': None, 'annotations': content}
     if not isinstance(content, Mapping) or 'annotations' not in content:
