@@ -185,3 +185,12 @@ def test_synthetic_never_overwrites_real_data(tmp_path):
     config = resolve(TINY, [f'data.root={tmp_path}'])
     with pytest.raises(ConfigError, match='data.synthetic=null'):
         prepare_data(config, DistInfo())
+
+
+def test_learning_rate_scales_linearly_with_the_global_batch():
+    """optim.reference_batch_size makes the learning rate follow data.batch_size."""
+    from pyg_mstgcn.train.config import learning_rate
+    config = {'optim': {'lr': 0.15, 'reference_batch_size': 32}, 'data': {'batch_size': 64}}
+    assert learning_rate(config) == pytest.approx(0.3)
+    config['optim']['reference_batch_size'] = None
+    assert learning_rate(config) == pytest.approx(0.15)

@@ -46,7 +46,8 @@ DEFAULTS: Dict[str, Any] = {
     },
     'model': {},
     'optim': {
-        'lr': 0.1,                  # for the global batch size above
+        'lr': 0.1,                  # for reference_batch_size (or the batch size above)
+        'reference_batch_size': None,  # lr is scaled by data.batch_size / this, if set
         'momentum': 0.9,
         'nesterov': True,
         'weight_decay': 1e-4,
@@ -204,6 +205,16 @@ def resolve(path: Optional[PathLike] = None, overrides: Iterable[str] = ()) -> D
     config['_config_file'] = str(path)
     validate(config)
     return config
+
+
+def learning_rate(config: Mapping[str, Any]) -> float:
+    """The base learning rate for the configured global batch: ``optim.lr``, scaled linearly
+    by ``data.batch_size / optim.reference_batch_size`` when the latter is set."""
+    optim = config['optim']
+    reference = optim.get('reference_batch_size')
+    if reference is None:
+        return float(optim['lr'])
+    return float(optim['lr']) * config['data']['batch_size'] / reference
 
 
 def validate(config: Mapping[str, Any]) -> None:

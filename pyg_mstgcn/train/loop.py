@@ -27,7 +27,7 @@ from pyg_mstgcn.models import build_model
 from pyg_mstgcn.train import distributed as dist_utils
 from pyg_mstgcn.train.checkpoint import (load_checkpoint, read_weights, rng_state,
                                          save_atomic, set_rng_state)
-from pyg_mstgcn.train.config import ConfigError, dump
+from pyg_mstgcn.train.config import ConfigError, dump, learning_rate
 from pyg_mstgcn.train.metrics import classification_metrics, write_confusion_csv
 from pyg_mstgcn.train.png import write_confusion_png
 from pyg_mstgcn.train.sync_batchnorm import convert_sync_batchnorm
@@ -322,7 +322,9 @@ def _train(config, resume, device, info) -> Dict[str, Any]:
             net, device_ids=[device.index] if device.type == 'cuda' else None)
         model = net.module
     o = config['optim']
-    optimizer = torch.optim.SGD(model.parameters(), lr=o['lr'], momentum=o['momentum'],
+    base_lr = learning_rate(config)
+    log.info(f"optimiser: SGD, lr {base_lr:.4g} for global batch {data_cfg['batch_size']}")
+    optimizer = torch.optim.SGD(model.parameters(), lr=base_lr, momentum=o['momentum'],
                                 nesterov=o['nesterov'], weight_decay=o['weight_decay'])
     epochs = int(tcfg['epochs'])
     per_rank_batch = data_cfg['batch_size'] // info.world_size
@@ -333,7 +335,7 @@ def _train(config, resume, device, info) -> Dict[str, Any]:
         raise ConfigError(f'data.batch_size {data_cfg["batch_size"]} exceeds the '
                           f'{len(train_set)} training samples (batches are full, last dropped)')
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, iters, config['schedule'], epochs, o['lr']))
+        optimizer, lambda step: lr_factor(step, iters, config['schedule'], epochs, base_lr))
     scaler = torch.amp.GradScaler('cuda', enabled=amp == 'fp16')
 
     start_epoch, best_top1, best_epoch, history = 0, -1.0, -1, []
