@@ -8,12 +8,12 @@ import pytest
 import torch
 from torch_geometric.loader import DataLoader
 
-from pyg_mstgcn.data.datasets import SkeletonArrayDataset, read_labels, sample_stream
+from pyg_mstgcn.data.datasets import SkeletonArrayDataset, read_labels
 from pyg_mstgcn.data.pyskl import PoseAnnotationDataset
 from pyg_mstgcn.data.skeleton import to_dense
 from pyg_mstgcn.data.streams import bone, make_stream
 from pyg_mstgcn.data.transforms import Normalize
-from pyg_mstgcn.graph import SkeletonLayout, get_layout
+from pyg_mstgcn.graph import SkeletonLayout
 
 N, C, T, V, M = 10, 3, 20, 25, 2
 
@@ -68,15 +68,6 @@ def test_streams_on_the_fly_equal_the_stream_functions(arrays, stream):
     np.testing.assert_allclose(to_dense(batch, V).numpy(), expected, atol=1e-6)
     if stream == 'bone':
         np.testing.assert_array_equal(to_dense(batch, V).numpy(), bone(data, 'ntu-rgb+d'))
-
-
-@pytest.mark.parametrize('layout', ['ntu-rgb+d', 'openpose', 'coco'])
-def test_sample_stream_is_exactly_make_stream(layout):
-    joints = get_layout(layout).num_joints
-    x = np.random.default_rng(1).normal(size=(3, 7, joints, 3)).astype(np.float32)
-    for stream in ('joint', 'bone', 'joint_motion', 'bone_motion'):
-        np.testing.assert_array_equal(sample_stream(x, stream, get_layout(layout)),
-                                      make_stream(x, stream, layout))
 
 
 def test_stream_before_or_after_the_transforms(arrays):

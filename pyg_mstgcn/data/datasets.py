@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import os
 import pickle
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -44,7 +43,7 @@ import torch
 from torch_geometric.data import Data
 
 from pyg_mstgcn.data.skeleton import skeleton_graph
-from pyg_mstgcn.data.streams import STREAMS, bone, make_stream, motion
+from pyg_mstgcn.data.streams import STREAMS, make_stream
 from pyg_mstgcn.data.transforms import (Compose, Normalize, RngLike, TransformSpec,
                                         as_generator, build_transforms, valid_range)
 from pyg_mstgcn.graph import SkeletonLayout, get_layout
@@ -84,32 +83,6 @@ def read_labels(path: PathLike) -> Tuple[List[str], List[int]]:
     if len(names) != len(labels):
         raise ValueError(f'{path} lists {len(names)} sample names but {len(labels)} labels')
     return names, labels
-
-
-@lru_cache(maxsize=None)
-def _bone_operator(layout: SkeletonLayout, num_person: int) -> torch.Tensor:
-    """The bone stream as a matrix ``[V * M, V * M]`` acting on a sample viewed as
-    ``[C * T, V * M]``, read off :func:`~pyg_mstgcn.data.streams.bone` applied to the unit
-    vectors (``bone`` is linear in the joints)."""
-    V = layout.num_joints
-    basis = np.eye(V, dtype=np.float32).reshape(1, 1, V, V)   # [C=1, T=1, V, M=V]
-    response = bone(basis, layout)[0, 0]                       # [w, v]: joint w of bone(e_v)
-    return torch.from_numpy(np.kron(response.T, np.eye(num_person, dtype=np.float32)))
-
-
-def sample_stream(x: np.ndarray, stream: str, layout: SkeletonLayout) -> np.ndarray:
-    r""":func:`~pyg_mstgcn.data.streams.make_stream` for one float32 sample ``[C, T, V, M]``,
-    the bone as one matrix product: the same values (each output is one joint minus another,
-    exactly), several times faster than indexing the joint axis. (A product through PyTorch:
-    NumPy's multi-threaded BLAS stalls on small products when the cores are busy.)"""
-    if stream == 'joint':
-        return x
-    if stream in ('bone', 'bone_motion'):
-        C, T, V, M = x.shape
-        flat = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).view(C * T, V * M)
-        out = (flat @ _bone_operator(layout, M)).numpy().reshape(C, T, V, M)
-        return motion(out) if stream == 'bone_motion' else out
-    return make_stream(x, stream, layout)
 
 
 class SkeletonDataset(torch.utils.data.Dataset):
@@ -194,11 +167,11 @@ class SkeletonDataset(torch.utils.data.Dataset):
         x, num_frames, label, name = self.raw(i)
         rng = self.generator() if rng is None else as_generator(rng)
         if self.stream_first:
-            x = sample_stream(x, self.stream, self.layout)
+            x = make_stream(x, self.stream, self.layout)
         if len(self.transforms):
             x, _ = self.transforms.apply(x, valid_range(x, num_frames), rng)
         if not self.stream_first:
-            x = sample_stream(np.asarray(x, dtype=np.float32), self.stream, self.layout)
+            x = make_stream(np.asarray(x, dtype=np.float32), self.stream, self.layout)
         if x.dtype != np.float32 or not x.flags.c_contiguous:
             x = np.ascontiguousarray(x, dtype=np.float32)
         return skeleton_graph(torch.from_numpy(x), self.layout, y=label, name=name,
@@ -380,4 +353,4 @@ class SkeletonArrayDataset(SkeletonDataset):
                 f"data_path='{self.data_path}', transforms={pipeline})")
 
 
-__all__ = ['SkeletonDataset', 'SkeletonArrayDataset', 'read_labels', 'sample_stream']
+__all__ = ['SkeletonDataset', 'SkeletonArrayDataset', 'read_labels', 'load_pickle']
