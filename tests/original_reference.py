@@ -20,7 +20,7 @@ Public names:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -158,6 +158,19 @@ class ZeroResidual(nn.Module):
         return 0
 
 
+def hierarchical(x: Tensor, branches: Sequence[nn.Module], carry: bool,
+                 post: Callable[[Tensor], Tensor] = lambda y: y) -> Tensor:
+    """The multi-scale split (description, "MS-GC" / "MT-GC"): equal channel groups, group i
+    through branch i after adding the previous group's output when ``carry``; ``post`` is
+    applied to each output before it is carried over."""
+    groups = torch.chunk(x, len(branches), dim=1)
+    outs: list[Tensor] = []
+    for i, f in enumerate(branches):
+        inp = groups[i] + outs[-1] if (i > 0 and carry) else groups[i]
+        outs.append(post(f(inp)))
+    return torch.cat(outs, dim=1)
+
+
 def conv_bn(c_in: int, c_out: int, kernel: tuple[int, int] | int = 1,
             stride: tuple[int, int] | int = 1, padding: tuple[int, int] | int = 0,
             groups: int = 1) -> nn.Sequential:
@@ -284,7 +297,6 @@ class MSGraphLayer(nn.Module):
                  expand_ratio: int, residual: bool, act: nn.Module) -> None:
         super().__init__()
         assert c_in % s_scale == 0 and c_out % s_scale == 0
-        self.s_scale = s_scale
         self.act = act
         self.carry = c_in == c_out  # 'basic' mode; 'stage' mode (width changes) has no carry
         self.bn_in = nn.BatchNorm2d(c_in)
@@ -299,12 +311,7 @@ class MSGraphLayer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         res = self.residual(x)
-        groups = torch.chunk(self.bn_in(x), self.s_scale, dim=1)
-        outs: list[Tensor] = []
-        for i, f in enumerate(self.conv_bn):
-            inp = groups[i] + outs[-1] if (i > 0 and self.carry) else groups[i]
-            outs.append(f(inp))
-        return self.act(torch.cat(outs, dim=1) + res)
+        return self.act(hierarchical(self.bn_in(x), self.conv_bn, self.carry) + res)
 
 
 class BottleGraphLayer(nn.Module):
@@ -341,7 +348,6 @@ class MSBottleGraphLayer(nn.Module):
         inner = c_in // reduct_ratio if c_in == c_out else c_in * 2 // reduct_ratio
         assert inner % s_scale == 0
         self.act = act
-        self.s_scale = s_scale
         self.carry = c_in == c_out
         self.reduct_conv = conv_bn(c_in, inner)
         g = inner // s_scale
@@ -353,12 +359,8 @@ class MSBottleGraphLayer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         res = self.residual(x)
-        groups = torch.chunk(self.act(self.reduct_conv(x)), self.s_scale, dim=1)
-        outs: list[Tensor] = []
-        for i, f in enumerate(self.conv):
-            inp = groups[i] + outs[-1] if (i > 0 and self.carry) else groups[i]
-            outs.append(self.act(f(inp)))
-        return self.act(self.expand_conv(torch.cat(outs, dim=1)) + res)
+        y = hierarchical(self.act(self.reduct_conv(x)), self.conv, self.carry, self.act)
+        return self.act(self.expand_conv(y) + res)
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,7 +425,6 @@ class MSTemporalLayer(nn.Module):
                  layer_type: str, expand_ratio: int, residual: bool, act: nn.Module) -> None:
         super().__init__()
         assert channels % t_scale == 0
-        self.t_scale = t_scale
         self.carry = stride == 1
         self.act = act
         self.bn_in = nn.BatchNorm2d(channels)  # unused, as in the original
@@ -439,12 +440,7 @@ class MSTemporalLayer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         res = self.residual(x)
-        groups = torch.chunk(x, self.t_scale, dim=1)
-        outs: list[Tensor] = []
-        for i, f in enumerate(self.conv_bn):
-            inp = groups[i] + outs[-1] if (i > 0 and self.carry) else groups[i]
-            outs.append(f(inp))
-        return self.act(torch.cat(outs, dim=1) + res)
+        return self.act(hierarchical(x, self.conv_bn, self.carry) + res)
 
 
 class BottleTemporalLayer(nn.Module):
@@ -478,7 +474,6 @@ class MSBottleTemporalLayer(nn.Module):
         inner = channels // reduct_ratio
         assert inner % t_scale == 0
         self.act = act
-        self.t_scale = t_scale
         self.carry = stride == 1
         self.reduct_conv = conv_bn(channels, inner)
         g = inner // t_scale
@@ -488,12 +483,8 @@ class MSBottleTemporalLayer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         res = self.residual(x)
-        groups = torch.chunk(self.act(self.reduct_conv(x)), self.t_scale, dim=1)
-        outs: list[Tensor] = []
-        for i, f in enumerate(self.convs):
-            inp = groups[i] + outs[-1] if (i > 0 and self.carry) else groups[i]
-            outs.append(self.act(f(inp)))
-        return self.act(self.expand_conv(torch.cat(outs, dim=1)) + res)
+        y = hierarchical(self.act(self.reduct_conv(x)), self.convs, self.carry, self.act)
+        return self.act(self.expand_conv(y) + res)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """The MST-GCN layers: SpatialGraphConv (dense and sparse backends, every adjacency input
 PyG accepts), the spatial, temporal and attention layers, and every block type x attention."""
-import itertools
 
 import pytest
 import torch

@@ -2,7 +2,6 @@
 transcriptions of the original ``gen_bone_data.py`` / ``gen_motion_data.py``, and the
 ``streams`` command on data in the original tools' layout."""
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -265,7 +265,7 @@ def evaluate(model, loader, dataset, device, amp, info) -> Tuple[Dict[str, Any],
 
 def train(config: Dict[str, Any], resume: Optional[str] = None) -> Dict[str, Any]:
     """Trains as :obj:`config` says and returns the results (also in ``results.json``)."""
-    tcfg, data_cfg = config['train'], config['data']
+    tcfg = config['train']
     device = select_device(tcfg['device'])
     info = dist_utils.init(device.type)
     if info.enabled and device.type == 'cuda':
