@@ -4,7 +4,8 @@ import torch
 from torch_geometric.data import Batch, Data
 from torch_geometric.loader import DataLoader
 
-from pyg_mstgcn.data import from_dense, full_edges, skeleton_graph, to_dense
+from pyg_mstgcn.data import (from_dense, full_edges, skeleton_graph, support_edges,
+                             to_dense)
 from pyg_mstgcn.graph import SkeletonLayout, get_layout, skeleton_edges, spatial_partition
 
 V_NTU = 25
@@ -152,6 +153,20 @@ def test_full_edges():
     assert (0, 3) in pairs and (3, 0) in pairs and (5, 5) in pairs and (3, 4) not in pairs
     # first instance, target 0: sources 0..3
     assert edge_index[:, :V].tolist() == [[0, 1, 2, 3], [0, 0, 0, 0]]
+
+
+def test_support_edges_match_the_skeleton_graph():
+    """The layout's support repeated per instance gives exactly the edges of
+    skeleton_graph (same order), and a remainder of nodes or a non-square support is refused."""
+    data = skeleton_graph(_sequence(), 'ntu-rgb+d')
+    support = spatial_partition('ntu-rgb+d').abs().sum(dim=0) != 0
+    edge_index, template = support_edges(support, data.num_nodes)
+    assert torch.equal(edge_index, data.edge_index)
+    assert torch.equal(template, data.edge_template)
+    with pytest.raises(ValueError, match='51 nodes do not form skeleton instances of 25'):
+        support_edges(support, 51)
+    with pytest.raises(ValueError, match=r'square \[V, V\]'):
+        support_edges(support[:, :3], 50)
 
 
 def test_shape_errors():

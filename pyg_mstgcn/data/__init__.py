@@ -31,14 +31,15 @@ position in the dataset) as well: over preprocessed arrays in the original layou
 """
 from pyg_mstgcn.data.datasets import SkeletonArrayDataset, SkeletonDataset, read_labels
 from pyg_mstgcn.data.pyskl import PoseAnnotationDataset
-from pyg_mstgcn.data.skeleton import from_dense, full_edges, skeleton_graph, to_dense
+from pyg_mstgcn.data.skeleton import (from_dense, full_edges, skeleton_graph, support_edges,
+                                      to_dense)
 from pyg_mstgcn.data.streams import STREAMS, bone, make_stream, motion
 from pyg_mstgcn.data.synthetic import make_synthetic
 from pyg_mstgcn.data.transforms import (TRANSFORMS, Compose, Transform, build_transforms,
                                         feeder_transforms)
 
 __all__ = [
-    'skeleton_graph', 'from_dense', 'to_dense', 'full_edges',
+    'skeleton_graph', 'from_dense', 'to_dense', 'full_edges', 'support_edges',
     'bone', 'motion', 'make_stream', 'STREAMS',
     'SkeletonDataset', 'SkeletonArrayDataset', 'PoseAnnotationDataset', 'read_labels',
     'make_synthetic',

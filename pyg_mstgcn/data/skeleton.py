@@ -80,22 +80,38 @@ def to_dense(batch: Union[Data, Batch], num_joints: int) -> Tensor:
     return batch.x.view(N, M, num_joints, C, T).permute(0, 3, 4, 2, 1)
 
 
+def support_edges(support: Tensor, num_nodes: int) -> Tuple[Tensor, Tensor]:
+    r"""The joint pairs of a support, repeated for every skeleton instance.
+
+    Args:
+        support (torch.Tensor): ``[V, V]`` booleans; ``support[v, w]`` connects joint ``v``
+            to joint ``w`` (source, target).
+        num_nodes (int): Nodes forming instances of :math:`V` joints each.
+
+    Returns:
+        ``(edge_index, edge_template)``: ``edge_index`` of shape ``[2, E]`` sorted by target
+        node then source, and each edge's joint pair ``v * V + w``.
+    """
+    V = support.size(0)
+    if support.dim() != 2 or support.size(1) != V:
+        raise ValueError(f"the support must be a square [V, V] matrix (got "
+                         f"{list(support.shape)})")
+    if num_nodes % V != 0:
+        raise ValueError(f"{num_nodes} nodes do not form skeleton instances of {V} joints")
+    dst_local, src_local = support.t().nonzero(as_tuple=True)  # sorted by target, source
+    count = num_nodes // V
+    offsets = (torch.arange(count, device=support.device) * V).repeat_interleave(
+        src_local.numel())
+    src, dst = src_local.repeat(count) + offsets, dst_local.repeat(count) + offsets
+    return torch.stack([src, dst]), (src_local * V + dst_local).repeat(count)
+
+
 def full_edges(num_nodes: int, num_joints: int, device: Optional[torch.device] = None
                ) -> Tuple[Tensor, Tensor]:
-    r"""All joint pairs of every skeleton instance, the support of ``adjacency='full'``.
-
-    Returns ``(edge_index, edge_template)`` for :obj:`num_nodes` nodes forming instances of
-    :obj:`num_joints` joints, sorted by target node.
-    """
-    V = num_joints
-    joint = torch.arange(V, device=device)
-    src_local = joint.repeat(V)                     # source varies fastest
-    dst_local = joint.repeat_interleave(V)
-    offsets = torch.arange(num_nodes // V, device=device).repeat_interleave(V * V) * V
-    count = num_nodes // V
-    src = src_local.repeat(count) + offsets
-    dst = dst_local.repeat(count) + offsets
-    return torch.stack([src, dst]), (src_local * V + dst_local).repeat(count)
+    r"""All joint pairs of every skeleton instance, the support of ``adjacency='full'``
+    (:func:`support_edges` of a full support)."""
+    support = torch.ones(num_joints, num_joints, dtype=torch.bool, device=device)
+    return support_edges(support, num_nodes)
 
 
 def _num_person(batch: Union[Data, Batch]) -> int:
