@@ -23,13 +23,13 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from torch_geometric.loader import DataLoader
 
-from benchmarks.runner import print_table, write_csv
+from benchmarks.runner import add_output_args, print_table, write_csv
 from pyg_mstgcn.data.datasets import SkeletonArrayDataset
 from pyg_mstgcn.data.synthetic import generate_split
 
@@ -120,7 +120,7 @@ def measure(folder: Path, batch_size: int, workers: int, rounds: int, seed: int
     return rows
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog='python -m benchmarks.data_loading',
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -139,9 +139,8 @@ def main() -> None:
              f"from the workers at a lower cost")
     parser.add_argument('--quick', action='store_true',
                         help='a short run: 512 samples, 2 rounds')
-    parser.add_argument('--out', default='data_loading', help='CSV name under '
-                        'benchmarks/results/ (data_loading)')
-    args = parser.parse_args()
+    add_output_args(parser, 'data_loading')
+    args = parser.parse_args(argv)
     if args.quick:
         args.samples, args.rounds = min(args.samples, 512), 2
     if args.sharing:
@@ -167,7 +166,7 @@ def main() -> None:
                 'sharing': torch.multiprocessing.get_sharing_strategy(),
                 'target_samples_per_s': TARGET, 'load_avg_before': round(load_before, 2),
                 'load_avg_after': round(load_after, 2)}
-    path = write_csv(args.out, rows, settings)
+    path = write_csv(args.out, rows, settings, args.results_dir)
     print(f'wrote {path}')
 
 

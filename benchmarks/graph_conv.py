@@ -42,7 +42,7 @@ from torch_geometric import EdgeIndex
 from tqdm import tqdm
 
 from benchmarks.graphs import BenchGraph, densified, layout_graph, tree_graph
-from benchmarks.runner import (Case, machine, peak_memory_mb, print_table, reference_module,
+from benchmarks.runner import (Case, add_output_args, machine, peak_memory_mb, print_table, reference_module,
                                time_forward_backward, write_csv)
 from pyg_mstgcn.data import support_edges
 from pyg_mstgcn.nn import SpatialGraphConv
@@ -351,9 +351,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help='smoke test: small sizes and graphs, 1 warm-up, 2 repeats '
                              '(under a minute on 2 cores)')
     parser.add_argument('--no-plot', action='store_true', help='do not write the PNG plot')
-    parser.add_argument('--out', default='graph_conv',
-                        help='name of the CSV and PNG under benchmarks/results/, the device '
-                             'appended (graph_conv)')
+    add_output_args(parser, 'graph_conv', ' (CSV and PNG), the device appended')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -395,10 +393,10 @@ def run_device(device: torch.device, args: argparse.Namespace, backends: Sequenc
     name = f'{args.out}_{device.type}'
     settings = {'warmup': args.warmup, 'repeats': args.repeats, 'quick': args.quick,
                 'max_gib': args.max_gib}
-    print(f'\nwritten {write_csv(name, rows, settings)}')
+    print(f'\nwritten {write_csv(name, rows, settings, args.results_dir)}')
     if not args.no_plot:
         from benchmarks.plot import plot_sweeps
-        path = plot_sweeps(rows, found, name, title=_title(device))
+        path = plot_sweeps(rows, found, name, _title(device), args.results_dir)
         print(f'written {path}' if path else 'no plot: matplotlib is not installed '
               '(pip install .[bench])')
 

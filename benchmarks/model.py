@@ -1,95 +1,132 @@
-"""Whole-model benchmark: training step (forward and backward timed apart) and inference of
-the canonical MST-GCN, for the dense and sparse backends, against a straightforward dense
-einsum implementation of the same network (the independent reference of our tests)."""
+"""Whole-model benchmark: the canonical MST-GCN (NTU RGB+D, 10 multi-scale blocks, 60
+classes), training step (forward and backward timed apart, after zeroed gradients) and
+inference (forward without gradients), in samples/s, with the peak memory of a training step:
+the dense backend, the sparse backend on skeleton-only and on full adjacency, and the einsum
+transcription of the original network (the independent reference of our tests) for
+comparison. On CUDA, fp32 and automatic mixed precision (bf16 and fp16 autocast)."""
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+import contextlib
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+from torch import Tensor
 
-from benchmarks.runner import median_times, print_table, write_csv
+from benchmarks.runner import (Case, add_output_args, median_times, peak_memory_mb, print_table,
+                               reference_module, time_forward_backward, write_csv)
 from pyg_mstgcn.data import from_dense
 from pyg_mstgcn.models import MSTGCN
 
-ROOT = Path(__file__).resolve().parents[1]
+#: (name, backend, adjacency) of our model; the reference is added as 'einsum reference'.
+VARIANTS = (('dense/full', 'dense', 'full'), ('sparse/skeleton', 'sparse', 'skeleton'),
+            ('sparse/full', 'sparse', 'full'))
+PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
-def _reference_model(num_classes: int) -> torch.nn.Module:
-    # The einsum transcription of the original network lives with the tests.
-    sys.path.insert(0, str(ROOT / 'tests'))
-    from original_reference import NTU_BLOCK_ARGS, OriginalMSTGCN
-    return OriginalMSTGCN(num_class=num_classes, num_point=25, num_person=2,
-                          block_args=NTU_BLOCK_ARGS, graph='graph.ntu_rgb_d.Graph')
+def _autocast(device: torch.device, dtype: Optional[torch.dtype]):
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
 
 
-def _step_timers(model: torch.nn.Module, inputs, device: torch.device,
-                 logits_of: Callable) -> Tuple[Callable, Callable]:
-    def forward():
-        with torch.no_grad():
-            logits_of(model(inputs))
-
-    def forward_backward():
-        model.zero_grad(set_to_none=True)
-        logits_of(model(inputs)).sum().backward()
-
-    return forward, forward_backward
+def _models(device: torch.device, batch_size: int, frames: int, include_reference: bool
+            ) -> List[Tuple[str, torch.nn.Module, object, Callable[[object], Tensor]]]:
+    """(name, model, input, logits of the output) of every variant."""
+    torch.manual_seed(0)
+    x = torch.randn(batch_size, 3, frames, 25, 2)
+    batch = from_dense(x, 'ntu-rgb+d').to(device)
+    models = []
+    for name, backend, adjacency in VARIANTS:
+        model = MSTGCN(60, backend=backend, adjacency=adjacency).to(device).train()
+        models.append((name, model, batch, lambda out: out))
+    if include_reference:
+        original = reference_module()
+        reference = original.OriginalMSTGCN(
+            num_class=60, num_point=25, num_person=2, block_args=original.NTU_BLOCK_ARGS,
+            graph='graph.ntu_rgb_d.Graph').to(device).train()
+        models.append(('einsum reference', reference, x.to(device), lambda out: out[1]))
+    return models
 
 
 def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.device,
-        include_reference: bool) -> List[Dict[str, object]]:
-    torch.manual_seed(0)
-    x = torch.randn(batch_size, 3, frames, 25, 2, device=device)
-    batch = from_dense(x.cpu(), 'ntu-rgb+d').to(device)
-    candidates: List[Tuple[str, torch.nn.Module, object, Callable]] = []
-    for backend, adjacency in (('dense', 'full'), ('sparse', 'skeleton'), ('sparse', 'full')):
-        model = MSTGCN(60, backend=backend, adjacency=adjacency).to(device).train()
-        candidates.append((f'pyg_mstgcn {backend}/{adjacency}', model, batch, lambda y: y))
-    if include_reference:
-        reference = _reference_model(60).to(device).train()
-        candidates.append(('einsum reference', reference, x, lambda out: out[1]))
-    fns = {}
-    for name, model, inputs, logits_of in candidates:
-        forward, forward_backward = _step_timers(model, inputs, device, logits_of)
-        fns[(name, 'forward')], fns[(name, 'step')] = forward, forward_backward
-    times = median_times(fns, device, warmup, repeats)
+        precisions: Sequence[str], include_reference: bool) -> List[Dict[str, object]]:
     rows = []
-    for name, *_ in candidates:
-        fwd, step = times[(name, 'forward')], times[(name, 'step')]
-        rows.append({'model': name, 'device': device.type, 'batch': batch_size,
-                     'frames': frames, 'forward_s': fwd, 'train_step_s': step,
-                     'backward_s': step - fwd, 'train_samples_per_s': batch_size / step})
+    models = _models(device, batch_size, frames, include_reference)
+    for precision in precisions:
+        dtype = PRECISIONS[precision]
+        train: Dict[str, Case] = {}
+        infer: Dict[str, Callable[[], object]] = {}
+        for name, model, inputs, logits_of in models:
+            def forward(model=model, inputs=inputs, logits_of=logits_of) -> Tensor:
+                with _autocast(device, dtype):
+                    return logits_of(model(inputs)).float()
+
+            def inference(forward=forward) -> None:
+                with torch.no_grad():
+                    forward()
+
+            train[name] = Case(forward, list(model.parameters()))
+            infer[name] = inference
+        timings = time_forward_backward(train, device, warmup, repeats)
+        inference_s = median_times(infer, device, warmup, repeats)
+        for name, model, *_ in models:
+            timing = timings[name]
+            row = {'model': name, 'device': device.type, 'precision': precision,
+                   'batch': batch_size, 'frames': frames}
+            if timing.error:
+                rows.append({**row, 'status': f'failed: {timing.error}'})
+                continue
+            rows.append({**row, 'status': 'ok', 'forward_s': timing.forward_s,
+                         'backward_s': timing.backward_s, 'train_step_s': timing.total_s,
+                         'train_samples_per_s': batch_size / timing.total_s,
+                         'inference_s': inference_s[name],
+                         'inference_samples_per_s': batch_size / inference_s[name],
+                         'train_peak_mib': peak_memory_mb(train[name], device)})
     return rows
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog='python -m benchmarks.model', description=__doc__)
-    parser.add_argument('--batch-size', type=int, default=8, help='sequences per batch (8)')
-    parser.add_argument('--frames', type=int, default=64, help='frames per sequence (64)')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help='sequences per batch (8 on the CPU, 64 on CUDA)')
+    parser.add_argument('--frames', type=int, default=None,
+                        help='frames per sequence (64 on the CPU, 300 on CUDA)')
     parser.add_argument('--repeats', type=int, default=5, help='timed repeats, median (5)')
-    parser.add_argument('--warmup', type=int, default=2, help='untimed warm-up calls (2)')
-    parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda' (cpu)")
+    parser.add_argument('--warmup', type=int, default=2, help='untimed warm-up steps (2)')
+    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
+                        help="'cpu' or 'cuda' (cpu)")
+    parser.add_argument('--precision', nargs='+', choices=sorted(PRECISIONS), default=None,
+                        help='fp32, and on CUDA bf16/fp16 autocast (fp32 on the CPU, all '
+                             'three on CUDA)')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch intra-op threads (default: torch default)')
     parser.add_argument('--quick', action='store_true',
-                        help='smoke test: batch 2, 16 frames, 1 repeat')
+                        help='smoke test: batch 2, 16 frames, 1 warm-up, 1 repeat')
     parser.add_argument('--no-reference', action='store_true',
                         help='skip the einsum reference implementation')
-    parser.add_argument('--out', default='model', help='CSV name under benchmarks/results/')
-    args = parser.parse_args()
+    add_output_args(parser, 'model', ', the device appended')
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: no CUDA device is available')
     if args.threads:
         torch.set_num_threads(args.threads)
+    cuda = device.type == 'cuda'
+    batch_size = args.batch_size or (64 if cuda else 8)
+    frames = args.frames or (300 if cuda else 64)
+    precisions = args.precision or (['fp32', 'bf16', 'fp16'] if cuda else ['fp32'])
+    if not cuda and precisions != ['fp32']:
+        parser.error('--precision: mixed precision is benchmarked on CUDA only')
+    repeats, warmup = args.repeats, args.warmup
     if args.quick:
-        args.batch_size, args.frames, args.repeats, args.warmup = 2, 16, 1, 1
-    device = torch.device(args.device)
-    rows = run(args.batch_size, args.frames, args.repeats, args.warmup, device,
-               not args.no_reference)
-    print_table(rows, ['model', 'device', 'batch', 'frames', 'forward_s', 'backward_s',
-                       'train_step_s', 'train_samples_per_s'])
-    settings = dict(persons=2, joints=25, repeats=args.repeats, warmup=args.warmup)
-    path = write_csv(args.out, rows, settings)
+        batch_size, frames, repeats, warmup = 2, 16, 1, 1
+    rows = run(batch_size, frames, repeats, warmup, device, precisions, not args.no_reference)
+    print_table(rows, ['model', 'precision', 'batch', 'frames', 'forward_s', 'backward_s',
+                       'train_samples_per_s', 'inference_samples_per_s', 'train_peak_mib',
+                       'status'])
+    settings = dict(persons=2, joints=25, repeats=repeats, warmup=warmup, quick=args.quick)
+    path = write_csv(f'{args.out}_{device.type}', rows, settings, args.results_dir)
     print(f'\nwritten {path}')
 
 

@@ -30,11 +30,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from benchmarks.runner import cpu_model, print_table, write_csv
+from benchmarks.runner import add_output_args, cpu_model, print_table, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -354,7 +354,7 @@ def _quiet(fn, argv) -> None:
         raise RuntimeError(f'preprocess {argv} failed with status {code}')
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog='python -m benchmarks.preprocess',
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -373,9 +373,8 @@ def main() -> None:
                         help='a smoke run: 200 files, baseline on 20')
     parser.add_argument('--keep', type=Path, default=None, metavar='DIR',
                         help='generate into DIR and keep it (default: a temporary folder)')
-    parser.add_argument('--out', default='preprocess',
-                        help='CSV name under benchmarks/results/ (preprocess)')
-    args = parser.parse_args()
+    add_output_args(parser, 'preprocess')
+    args = parser.parse_args(argv)
     if args.quick:
         args.files, args.baseline_files, args.repeats = 200, 20, 1
     args.baseline_files = min(args.baseline_files, args.files)
@@ -399,7 +398,7 @@ def main() -> None:
                     quick=args.quick, cpu_model=cpu_model(),
                     load_average_before=f'{load_before:.2f}',
                     load_average_after=f'{os.getloadavg()[0]:.2f}')
-    path = write_csv(args.out, rows, settings)
+    path = write_csv(args.out, rows, settings, args.results_dir)
     print(f'written to {path}')
 
 

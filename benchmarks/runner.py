@@ -3,6 +3,7 @@ repeats, forward and backward timed apart, peak memory, a table on the terminal 
 (with the machine and library versions) under ``benchmarks/results/``."""
 from __future__ import annotations
 
+import argparse
 import csv
 import math
 import os
@@ -193,6 +194,14 @@ def machine() -> Dict[str, str]:
     if torch.cuda.is_available():
         info['gpu'] = torch.cuda.get_device_name(0)
     return info
+
+
+def add_output_args(parser: argparse.ArgumentParser, name: str, note: str = '') -> None:
+    """The options every benchmark shares: the results' name and folder."""
+    parser.add_argument('--out', default=name,
+                        help=f'name of the results under --results-dir{note} ({name})')
+    parser.add_argument('--results-dir', type=Path, default=RESULTS,
+                        help='folder of the results (benchmarks/results/ of the checkout)')
 
 
 def print_table(rows: Sequence[Dict[str, object]], columns: Sequence[str]) -> None:

@@ -1,0 +1,154 @@
+"""The benchmark suite: its quick modes run end to end as a user runs them, and the parts
+that decide what it reports (same function across backends, crossover, graph breaks, peak
+memory, failures) give the right answers."""
+import csv
+import importlib.util
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmarks.graph_conv import Point, Size, Unavailable, build_case, crossover, crossovers
+from benchmarks.graphs import densified, layout_graph, tree_graph
+from benchmarks.runner import Case, peak_memory_mb, time_forward_backward
+
+ROOT = Path(__file__).resolve().parents[1]
+CPU = torch.device('cpu')
+
+
+def _run(module: str, *args: str) -> str:
+    result = subprocess.run([sys.executable, '-m', f'benchmarks.{module}', *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def _rows(path: Path):
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+
+def test_graph_conv_quick(tmp_path):
+    """The quick sweep times every non-compiled backend at every point, skips the missing
+    optional packages with the reason, and writes the CSV (machine and versions in it), the
+    crossovers, the targets and, with matplotlib, the PNG."""
+    out = _run('graph_conv', '--quick', '--device', 'cpu', '--results-dir', str(tmp_path))
+    rows = _rows(tmp_path / 'graph_conv_cpu.csv')
+    assert {r['sweep'] for r in rows} == {'size', 'graph', 'density'}
+    for backend in ('einsum', 'dense', 'scatter', 'fused'):
+        timed = [r for r in rows if r['backend'] == backend]
+        assert timed and all(r['status'] == 'ok' and float(r['total_ms']) > 0
+                             and float(r['peak_mib']) > 0 for r in timed)
+    for backend in ('torch_scatter', 'torch_sparse'):
+        statuses = {r['status'] for r in rows if r['backend'] == backend}
+        if importlib.util.find_spec(backend) is None:
+            assert len(statuses) == 1 and statuses.pop().startswith('skipped: ')
+        else:
+            assert statuses == {'ok'}
+    assert not any(r['backend'].startswith('compile-') for r in rows)
+    assert {r['torch'] for r in rows} == {torch.__version__} and rows[0]['cpu_count']
+    densities = sorted(float(r['density']) for r in rows if r['sweep'] == 'density'
+                       and r['graph'] == 'tree-512' and r['backend'] == 'dense')
+    assert densities[0] < 0.01 and densities[-1] == 1.0 and len(densities) == 3
+    assert 'crossover fused vs dense, graph:joints' in out
+    assert 'NTU-size, skeleton-only: fused / dense' in out
+    if importlib.util.find_spec('matplotlib') is not None:
+        png = tmp_path / 'graph_conv_cpu.png'
+        assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_model_quick(tmp_path):
+    """The whole-model quick run trains and infers every variant and the reference."""
+    _run('model', '--quick', '--results-dir', str(tmp_path))
+    rows = _rows(tmp_path / 'model_cpu.csv')
+    assert [r['model'] for r in rows] == ['dense/full', 'sparse/skeleton', 'sparse/full',
+                                         'einsum reference']
+    for row in rows:
+        assert row['status'] == 'ok' and row['precision'] == 'fp32'
+        assert float(row['train_samples_per_s']) > 0 and float(row['inference_samples_per_s']) > 0
+        assert float(row['train_peak_mib']) > 0
+
+
+@pytest.mark.parametrize('module, name', [('data_loading', 'data_loading'),
+                                          ('preprocess', 'preprocess')])
+def test_other_benchmarks_quick(tmp_path, module, name):
+    """The preprocessing and data-loading benchmarks share the runner's output."""
+    _run(module, '--quick', '--results-dir', str(tmp_path))
+    rows = _rows(tmp_path / f'{name}.csv')
+    assert rows and all(r['torch'] == torch.__version__ and r['date'] for r in rows)
+
+
+def test_backends_compute_the_same_function():
+    """At one point, the dense, scatter and fused cases (same seed: same weights, same input)
+    give the same output and the same input gradient."""
+    point = Point('graph', densified(tree_graph(40), 0.2), Size(1, 2, 5, 6, 4))
+    results = []
+    for backend in ('dense', 'scatter', 'fused'):
+        torch.manual_seed(3)
+        case, _ = build_case(point, backend, CPU, max_bytes=2**30)
+        out = case.forward()
+        x = case.leaves[0]
+        out.backward(torch.ones_like(out))
+        results.append((out.detach(), x.grad))
+    for out, grad in results[1:]:
+        torch.testing.assert_close(out, results[0][0], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(grad, results[0][1], rtol=1e-4, atol=1e-5)
+
+
+def test_memory_limit_skips_with_reason():
+    point = Point('graph', layout_graph('ntu-rgb+d'), Size(1, 2, 4, 4, 4))
+    with pytest.raises(Unavailable, match=r'needs about .* GiB \(limit 0.0 GiB, --max-gib\)'):
+        build_case(point, 'scatter', CPU, max_bytes=1000)
+
+
+def test_graphs():
+    """Trees have V - 1 bones; densified graphs reach the density asked for."""
+    tree = tree_graph(300)
+    assert len(tree.layout.inward) == 299
+    assert math.isclose(tree.density, (300 + 2 * 299) / 300**2, rel_tol=1e-6)
+    for density in (0.02, 0.1):
+        assert abs(densified(tree, density).density - density) < 1e-3
+    full = densified(layout_graph('coco'), 1.0)
+    assert full.adjacency == 'full' and full.density == 1.0
+
+
+def test_crossover():
+    """Log-log interpolation between the two points around the change of winner."""
+    assert math.isclose(crossover([(10, 1.0, 2.0), (100, 1.0, 0.5)]), math.sqrt(1000))
+    assert crossover([(10, 1.0, 2.0), (100, 1.0, 1.5)]) is None
+    rows = [{'sweep': 'graph', 'joints': V, 'graph': f'g{V}', 'backend': b, 'total_ms': t}
+            for V, d, s in ((25, 1.0, 2.0), (250, 4.0, 2.0)) for b, t in
+            (('dense', d), ('fused', s))]
+    assert math.isclose(crossovers(rows)['graph:joints'], math.sqrt(25 * 250))
+
+
+def test_graph_breaks_are_counted():
+    """Plain message passing compiles as one graph; the fused path's sparse tensors break."""
+    point = Point('graph', layout_graph('coco'), Size(1, 1, 4, 4, 4))
+    _, count = build_case(point, 'compile-scatter', CPU, max_bytes=2**30)
+    assert count() == 0
+    _, count = build_case(point, 'compile-fused', CPU, max_bytes=2**30)
+    assert count() > 0
+
+
+def test_runner_times_and_reports_failures():
+    x = torch.randn(300, 300, requires_grad=True)
+    good = Case(lambda: (x @ x).relu(), [x])
+    bad = Case(lambda: x @ torch.randn(3, 3), [x])
+    timings = time_forward_backward({'good': good, 'bad': bad}, CPU, warmup=1, repeats=2)
+    assert timings['good'].forward_s > 0 and timings['good'].backward_s > 0
+    assert not timings['good'].error
+    assert math.isnan(timings['bad'].total_s)
+    assert timings['bad'].error.startswith('RuntimeError: mat1 and mat2 shapes')
+
+
+def test_peak_memory_cpu():
+    """A step allocating a few 1 MB tensors peaks at a few MB above its start."""
+    x = torch.randn(512, 512, requires_grad=True)  # 1 MiB
+    case = Case(lambda: (x @ x).relu() * 2, [x])
+    case.step()
+    peak = peak_memory_mb(case, CPU)
+    assert 2 <= peak <= 8
