@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch._dynamo
 from torch import Tensor
 from torch_geometric import EdgeIndex
 from tqdm import tqdm
@@ -197,7 +198,6 @@ class _TorchScatterConv(SpatialGraphConv):
 
 def count_graph_breaks(module: torch.nn.Module, *args) -> int:
     """Graph breaks TorchDynamo makes in :obj:`module` (its ``explain``, no compilation)."""
-    import torch._dynamo
     explanation = torch._dynamo.explain(module)(*args)
     torch._dynamo.reset()
     return explanation.graph_break_count
@@ -215,6 +215,8 @@ def run_point(point: Point, backends: Sequence[str], device: torch.device, warmu
             'adjacency': graph.adjacency, 'density': round(graph.density, 5), 'N': size.N,
             'M': size.M, 'T': size.T, 'C_in': size.C_in, 'C_out': size.C_out,
             'device': device.type}
+    if any(backend in COMPILED for backend in backends):
+        torch._dynamo.reset()  # fresh caches: dynamo turns eager after 8 recompilations
     rows: Dict[str, Dict[str, object]] = {}
     cases: Dict[str, Case] = {}
     breaks: Dict[str, Callable[[], int]] = {}
