@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -43,8 +43,9 @@ from torch_geometric import EdgeIndex
 from tqdm import tqdm
 
 from benchmarks.graphs import BenchGraph, densified, layout_graph, tree_graph
-from benchmarks.runner import (Case, add_output_args, machine, peak_memory_mb, print_table, reference_module,
-                               time_forward_backward, write_csv)
+from benchmarks.runner import (Case, add_output_args, machine, peak_memory_mb,
+                               reference_module, time_forward_backward, write_csv)
+from benchmarks.sweep_report import DENSE, read_rows, report
 from pyg_mstgcn.data import support_edges
 from pyg_mstgcn.nn import SpatialGraphConv
 
@@ -52,8 +53,6 @@ BACKENDS = ('einsum', 'dense', 'scatter', 'fused', 'torch_scatter', 'torch_spars
             'compile-dense', 'compile-scatter', 'compile-fused')
 COMPILED = tuple(b for b in BACKENDS if b.startswith('compile-'))
 SWEEPS = ('size', 'graph', 'density')
-#: The sparse backend of the targets, and the dense one it is held against.
-SPARSE, DENSE = 'fused', 'dense'
 
 
 @dataclass(frozen=True)
@@ -212,7 +211,8 @@ def run_point(point: Point, backends: Sequence[str], device: torch.device, warmu
     each."""
     graph, size = point.graph, point.size
     base = {'sweep': point.sweep, 'graph': graph.name, 'joints': graph.num_joints,
-            'adjacency': graph.adjacency, 'density': round(graph.density, 5), 'N': size.N,
+            'adjacency': graph.adjacency, 'extra_bones': graph.extra_bones,
+            'skeleton_only': graph.skeleton_only, 'density': round(graph.density, 5), 'N': size.N,
             'M': size.M, 'T': size.T, 'C_in': size.C_in, 'C_out': size.C_out,
             'device': device.type}
     if any(backend in COMPILED for backend in backends):
@@ -250,89 +250,6 @@ def run_point(point: Point, backends: Sequence[str], device: torch.device, warmu
     return list(rows.values())
 
 
-def _point_label(row: Dict[str, object]) -> str:
-    if row['sweep'] == 'size':
-        return f"{row['N']}x{row['M']}x{row['T']} C{row['C_in']}->{row['C_out']}"
-    if row['sweep'] == 'density':
-        return f"{row['graph']} {100 * float(row['density']):.3g}%"
-    return f"{row['graph']} ({100 * float(row['density']):.3g}%)"
-
-
-def pivot(rows: Sequence[Dict[str, object]], backends: Sequence[str]
-          ) -> List[Dict[str, object]]:
-    """One line per point: forward + backward milliseconds of every backend and the
-    fastest."""
-    lines: Dict[Tuple, Dict[str, object]] = {}
-    for row in rows:
-        key = (row['sweep'], row['graph'], row['density'], row['N'], row['T'], row['C_in'])
-        line = lines.setdefault(key, {'sweep': row['sweep'], 'point': _point_label(row)})
-        line[row['backend']] = row.get('total_ms', '-')
-    for line in lines.values():
-        timed = {b: line[b] for b in backends if isinstance(line.get(b), float)}
-        line['fastest'] = min(timed, key=timed.get) if timed else '-'
-    return list(lines.values())
-
-
-def crossover(points: Sequence[Tuple[float, float, float]]) -> Optional[float]:
-    """The x where the sparse time crosses the dense one, by log-log interpolation between
-    the first pair of neighbouring points where the faster backend changes; points are
-    ``(x, dense_time, sparse_time)`` sorted by x."""
-    for (x0, d0, s0), (x1, d1, s1) in zip(points, points[1:]):
-        r0, r1 = math.log(s0 / d0), math.log(s1 / d1)
-        if r0 == 0:
-            return x0
-        if (r0 < 0) != (r1 < 0):
-            t = r0 / (r0 - r1)
-            return math.exp(math.log(x0) + t * (math.log(x1) - math.log(x0)))
-    return None
-
-
-def series(rows: Sequence[Dict[str, object]], sweep: str, x_key: str, backend: str,
-           graph_of: Optional[str] = None) -> List[Tuple[float, float]]:
-    """``(x, total_ms)`` of one backend along a sweep (for the density sweep, of one base
-    graph), sorted by x."""
-    points = [(float(r[x_key]), float(r['total_ms'])) for r in rows
-              if r['sweep'] == sweep and r['backend'] == backend and 'total_ms' in r
-              and (graph_of is None or r['graph'] == graph_of)]
-    return sorted(points)
-
-
-def crossovers(rows: Sequence[Dict[str, object]]) -> Dict[str, Optional[float]]:
-    """Where :data:`SPARSE` starts to beat :data:`DENSE`: in joints along the graph sweep,
-    in density along each graph of the density sweep."""
-    found: Dict[str, Optional[float]] = {}
-    groups = [('graph', 'joints', None)] + [
-        ('density', 'density', name) for name in
-        dict.fromkeys(r['graph'] for r in rows if r['sweep'] == 'density')]
-    for sweep, x_key, name in groups:
-        dense = dict(series(rows, sweep, x_key, DENSE, name))
-        sparse = dict(series(rows, sweep, x_key, SPARSE, name))
-        shared = [(x, dense[x], sparse[x]) for x in sorted(dense) if x in sparse]
-        if len(shared) >= 2:
-            found[f'{sweep}:{name or "joints"}'] = crossover(shared)
-    return found
-
-
-def targets(rows: Sequence[Dict[str, object]]) -> List[str]:
-    """The issue's two targets, checked on these rows."""
-    lines = []
-    ntu = [r for r in rows if r['backend'] == SPARSE and r['joints'] == 25
-           and r['adjacency'] == 'skeleton' and 'vs_dense' in r]
-    if ntu:
-        worst = max(float(r['vs_dense']) for r in ntu)
-        lines.append(f'NTU-size, skeleton-only: {SPARSE} / {DENSE} at most {worst:.2f}x over '
-                     f'{len(ntu)} points (target <= 1.5x: '
-                     f'{"met" if worst <= 1.5 else "NOT met"})')
-    large = [r for r in rows if r['backend'] == SPARSE and int(r['joints']) >= 500
-             and float(r['density']) <= 0.02 and 'vs_dense' in r]
-    if large:
-        worst = max(float(r['vs_dense']) for r in large)
-        lines.append(f'>= 500 joints, <= 2% density: {SPARSE} / {DENSE} at most {worst:.3f}x '
-                     f'over {len(large)} points (target < 1x: '
-                     f'{"met" if worst < 1 else "NOT met"})')
-    return lines
-
-
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog='python -m benchmarks.graph_conv', description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -353,8 +270,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help='smoke test: small sizes and graphs, 1 warm-up, 2 repeats '
                              '(under a minute on 2 cores)')
     parser.add_argument('--no-plot', action='store_true', help='do not write the PNG plot')
+    parser.add_argument('--from-csv', type=Path, default=None, metavar='CSV',
+                        help='run nothing: report a CSV of an earlier sweep and plot it next '
+                             'to it (e.g. to add the plot after installing matplotlib)')
     add_output_args(parser, 'graph_conv', ' (CSV and PNG), the device appended')
     args = parser.parse_args(argv)
+    if args.from_csv is not None:
+        if not args.from_csv.is_file():
+            parser.error(f'--from-csv: no file {args.from_csv}')
+        replot(args.from_csv, args.backends or BACKENDS, args.no_plot)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quick:
@@ -371,43 +296,46 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 def run_device(device: torch.device, args: argparse.Namespace, backends: Sequence[str]
                ) -> None:
+    """Runs the sweeps on one device, reports them and writes the CSV and the plot."""
     torch.manual_seed(0)
     points = sweep_points(args.sweep, args.quick, device)
     max_bytes = int(args.max_gib * 2**30)
     rows: List[Dict[str, object]] = []
     for point in tqdm(points, desc=f'graph_conv on {device.type}', unit='point'):
         rows += run_point(point, backends, device, args.warmup, args.repeats, max_bytes)
-    print(f'\nforward + backward, ms (median of {args.repeats}), {device.type}:')
-    print_table(pivot(rows, backends), ['sweep', 'point', *backends, 'fastest'])
-    notes = sorted({f"{r['backend']}: {r['status']}" for r in rows if r['status'] != 'ok'})
-    if notes:
-        print('\n' + '\n'.join(notes))
-    breaks = sorted({(r['backend'], r['graph_breaks']) for r in rows if 'graph_breaks' in r},
-                    key=str)
-    for backend, count in breaks:
-        print(f'{backend}: {count} graph break(s)')
-    found = crossovers(rows)
-    for group, x in found.items():
-        where = 'never within the sweep' if x is None else f'at about {x:.3g}'
-        print(f'crossover {SPARSE} vs {DENSE}, {group}: {where}')
-    for line in targets(rows):
-        print(line)
+    info = machine()
+    rows = [{**row, **info} for row in rows]
     name = f'{args.out}_{device.type}'
     settings = {'warmup': args.warmup, 'repeats': args.repeats, 'quick': args.quick,
                 'max_gib': args.max_gib}
+    print(f'\nforward + backward, ms (median of {args.repeats}), {device.type}:')
+    report(rows, backends)
     print(f'\nwritten {write_csv(name, rows, settings, args.results_dir)}')
     if not args.no_plot:
-        from benchmarks.plot import plot_sweeps
-        path = plot_sweeps(rows, found, name, _title(device), args.results_dir)
-        print(f'written {path}' if path else 'no plot: matplotlib is not installed '
-              '(pip install .[bench])')
+        write_plot(rows, name, args.results_dir)
 
 
-def _title(device: torch.device) -> str:
-    info = machine()
-    where = info.get('gpu') if device.type == 'cuda' else (
-        f"{info['cpu']}, {info['torch_threads']} threads")
-    return f'SpatialGraphConv forward + backward on {where} (torch {info["torch"]})'
+def write_plot(rows: Sequence[Dict[str, object]], name: str, out_dir: Path) -> None:
+    from benchmarks.plot import plot_sweeps
+    path = plot_sweeps(rows, name, _title(rows), out_dir)
+    print(f'written {path}' if path else 'no plot: matplotlib is not installed '
+          '(pip install .[bench])')
+
+
+def _title(rows: Sequence[Dict[str, object]]) -> str:
+    first = rows[0]
+    where = first.get('gpu') if first['device'] == 'cuda' else (
+        f"{first['cpu']}, {first['torch_threads']} threads")
+    return f'SpatialGraphConv forward + backward on {where} (torch {first["torch"]})'
+
+
+def replot(path: Path, backends: Sequence[str], no_plot: bool) -> None:
+    """Reports a sweep CSV written earlier and plots it next to it."""
+    rows = read_rows(path)
+    print(f'{path}: forward + backward, ms')
+    report(rows, backends)
+    if not no_plot:
+        write_plot(rows, path.stem, path.parent)
 
 
 if __name__ == '__main__':

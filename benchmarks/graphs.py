@@ -20,10 +20,17 @@ ADJACENCY_SKELETON = 'skeleton'
 class BenchGraph:
     """A skeleton layout with the adjacency mode the convolution learns on it. The support
     (the joint pairs a message may cross) is the layout's bones and self-loops for
-    ``'skeleton'``, every pair for ``'full'``."""
+    ``'skeleton'``, every pair for ``'full'``; :obj:`extra_bones` counts the random bones
+    added to a skeleton to make it denser."""
     name: str
     layout: SkeletonLayout
     adjacency: str
+    extra_bones: int = 0
+
+    @property
+    def skeleton_only(self) -> bool:
+        """Messages cross only the skeleton's own bones (and self-loops)."""
+        return self.adjacency == ADJACENCY_SKELETON and self.extra_bones == 0
 
     @property
     def num_joints(self) -> int:
@@ -87,4 +94,4 @@ def densified(graph: BenchGraph, density: float, seed: int = 0) -> BenchGraph:
                                          replace=False)]
     layout = SkeletonLayout.from_edges(sorted(bones) + extra, center=graph.layout.center,
                                        num_joints=V, name=graph.layout.name)
-    return BenchGraph(graph.name, layout, ADJACENCY_SKELETON)
+    return BenchGraph(graph.name, layout, ADJACENCY_SKELETON, extra_bones=len(extra))

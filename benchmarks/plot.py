@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from benchmarks.graph_conv import BACKENDS, DENSE, SPARSE, series
+from benchmarks.graph_conv import BACKENDS
 from benchmarks.runner import RESULTS
+from benchmarks.sweep_report import DENSE, SPARSE, crossovers, series
 
 Panel = Tuple[str, str, Optional[str], str]  # sweep, x key, graph (density sweep), x label
 
@@ -20,19 +21,21 @@ def _panels(rows: Sequence[Dict[str, object]]) -> List[Panel]:
     return panels
 
 
-def plot_sweeps(rows: Sequence[Dict[str, object]], found: Dict[str, Optional[float]],
-                name: str, title: str = '', out_dir: Optional[Path] = None) -> Optional[Path]:
+def plot_sweeps(rows: Sequence[Dict[str, object]], name: str, title: str = '',
+                out_dir: Optional[Path] = None) -> Optional[Path]:
     """Writes ``{name}.png`` under :obj:`out_dir` (``benchmarks/results/``); returns its path,
     or :obj:`None` when matplotlib is not installed or there is nothing to plot."""
     try:
         import matplotlib
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullFormatter, PercentFormatter
     except ImportError:
         return None
     panels = _panels(rows)
     if not panels:
         return None
+    found = {(c.axis, c.graph): c for c in crossovers(rows)}
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
     for ax, (sweep, x_key, graph, label) in zip(axes[0], panels):
         for backend in BACKENDS:
@@ -42,13 +45,16 @@ def plot_sweeps(rows: Sequence[Dict[str, object]], found: Dict[str, Optional[flo
                 style = '-o' if backend in (DENSE, SPARSE) else '--.'
                 ax.plot(xs, ys, style, label=backend, linewidth=2 if backend in (DENSE, SPARSE)
                         else 1, markersize=4)
-        x = found.get(f'{sweep}:{graph or "joints"}')
-        if x is not None:
-            ax.axvline(x, color='black', linestyle=':', linewidth=1)
-            ax.annotate(f'{SPARSE} beats {DENSE}\nfrom ~{x:.3g}', (x, 0.95),
-                        xycoords=('data', 'axes fraction'), ha='left', va='top', fontsize=8,
-                        xytext=(4, 0), textcoords='offset points')
+        cross = found.get((x_key, graph))
+        if cross is not None and cross.x is not None:
+            ax.axvline(cross.x, color='black', linestyle=':', linewidth=1)
+            ax.annotate(cross.words().replace(f' than {DENSE}', f' than {DENSE}\n'),
+                        (cross.x, 0.97), xycoords=('data', 'axes fraction'), ha='left',
+                        va='top', fontsize=7, xytext=(4, 0), textcoords='offset points')
         ax.set_xscale('log')
+        if x_key == 'density':
+            ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_yscale('log')
         ax.set_xlabel(label)
         ax.set_ylabel('forward + backward (ms)')

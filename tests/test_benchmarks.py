@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.graph_conv import Point, Size, Unavailable, build_case, crossover, crossovers
+from benchmarks.graph_conv import Point, Size, Unavailable, build_case
 from benchmarks.graphs import densified, layout_graph, tree_graph
 from benchmarks.runner import Case, peak_memory_mb, time_forward_backward
+from benchmarks.sweep_report import crossover, crossovers, read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device('cpu')
@@ -53,11 +54,16 @@ def test_graph_conv_quick(tmp_path):
     densities = sorted(float(r['density']) for r in rows if r['sweep'] == 'density'
                        and r['graph'] == 'tree-512' and r['backend'] == 'dense')
     assert densities[0] < 0.01 and densities[-1] == 1.0 and len(densities) == 3
-    assert 'crossover fused vs dense, graph:joints' in out
+    assert out.count('crossover: ') == 3  # joints, and density on each of two graphs
     assert 'NTU-size, skeleton-only: fused / dense' in out
+    assert {r['skeleton_only'] for r in read_rows(tmp_path / 'graph_conv_cpu.csv')} == {
+        True, False}
+    png = tmp_path / 'graph_conv_cpu.png'
     if importlib.util.find_spec('matplotlib') is not None:
-        png = tmp_path / 'graph_conv_cpu.png'
         assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+        png.unlink()
+        again = _run('graph_conv', '--from-csv', str(tmp_path / 'graph_conv_cpu.csv'))
+        assert 'NTU-size, skeleton-only' in again and png.is_file()
 
 
 def test_model_quick(tmp_path):
@@ -116,13 +122,21 @@ def test_graphs():
 
 
 def test_crossover():
-    """Log-log interpolation between the two points around the change of winner."""
+    """Log-log interpolation between the two points around the change of winner, and the
+    side on which the sparse backend wins."""
     assert math.isclose(crossover([(10, 1.0, 2.0), (100, 1.0, 0.5)]), math.sqrt(1000))
     assert crossover([(10, 1.0, 2.0), (100, 1.0, 1.5)]) is None
     rows = [{'sweep': 'graph', 'joints': V, 'graph': f'g{V}', 'backend': b, 'total_ms': t}
             for V, d, s in ((25, 1.0, 2.0), (250, 4.0, 2.0)) for b, t in
             (('dense', d), ('fused', s))]
-    assert math.isclose(crossovers(rows)['graph:joints'], math.sqrt(25 * 250))
+    rows += [{'sweep': 'density', 'density': x, 'graph': 'tree', 'backend': b, 'total_ms': t}
+             for x, d, s in ((0.01, 4.0, 1.0), (0.1, 4.0, 1.0), (1.0, 1.0, 4.0)) for b, t in
+             (('dense', d), ('fused', s))]
+    by_joints, by_density = crossovers(rows)
+    assert math.isclose(by_joints.x, math.sqrt(25 * 250)) and not by_joints.sparse_wins_low
+    assert by_joints.words() == 'fused faster than dense above about 79 joints'
+    assert math.isclose(by_density.x, math.sqrt(0.1)) and by_density.sparse_wins_low
+    assert by_density.words() == 'fused faster than dense below about 31.6% density (tree)'
 
 
 def test_graph_breaks_are_counted():
