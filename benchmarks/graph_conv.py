@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -126,9 +127,10 @@ def sweep_points(sweeps: Sequence[str], quick: bool, device: torch.device) -> Li
 
 def _conv(graph: BenchGraph, size: Size, backend: str, device: torch.device
           ) -> SpatialGraphConv:
+    layer = _TorchScatterConv if backend == 'torch_scatter' else SpatialGraphConv
     conv_backend = 'dense' if backend.endswith('dense') else 'sparse'
-    return SpatialGraphConv(size.C_in, size.C_out, graph.partition, adjacency=graph.adjacency,
-                            backend=conv_backend).to(device)
+    return layer(size.C_in, size.C_out, graph.partition, adjacency=graph.adjacency,
+                 backend=conv_backend).to(device)
 
 
 def _estimated_bytes(graph: BenchGraph, size: Size, backend: str) -> int:
@@ -158,6 +160,8 @@ def build_case(point: Point, backend: str, device: torch.device, max_bytes: int
         x = torch.randn(size.instances, size.C_in, size.T, V, device=device,
                         requires_grad=True)
         return Case(lambda: module(x), [x, *module.parameters()]), None
+    if backend == 'torch_scatter' and importlib.util.find_spec('torch_scatter') is None:
+        raise Unavailable('torch-scatter is not installed (pip install .[scatter])')
     conv = _conv(graph, size, backend, device)
     x = torch.randn(num_nodes, size.C_in, size.T, device=device, requires_grad=True)
     edge_index, template = support_edges(graph.support.to(device), num_nodes)
@@ -165,11 +169,6 @@ def build_case(point: Point, backend: str, device: torch.device, max_bytes: int
     if backend.endswith('fused'):
         graph_input = EdgeIndex(edge_index, sparse_size=(num_nodes, num_nodes),
                                 sort_order='col')
-    elif backend == 'torch_scatter':
-        if importlib.util.find_spec('torch_scatter') is None:
-            raise Unavailable('torch-scatter is not installed (pip install .[scatter])')
-        conv = _TorchScatterConv(size.C_in, size.C_out, graph.partition,
-                                 adjacency=graph.adjacency, backend='sparse').to(device)
     elif backend == 'torch_sparse':
         if importlib.util.find_spec('torch_sparse') is None:
             raise Unavailable('torch_sparse is not installed')
@@ -275,6 +274,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                              'to it (e.g. to add the plot after installing matplotlib)')
     add_output_args(parser, 'graph_conv', ' (CSV and PNG), the device appended')
     args = parser.parse_args(argv)
+    # PyG's EdgeIndex under torch.compile: a note on AOT caching that says nothing about speed
+    warnings.filterwarnings('ignore', message='EdgeIndex does not implement _stable_hash')
     if args.from_csv is not None:
         if not args.from_csv.is_file():
             parser.error(f'--from-csv: no file {args.from_csv}')

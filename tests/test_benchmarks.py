@@ -88,11 +88,12 @@ def test_other_benchmarks_quick(tmp_path, module, name):
 
 
 def test_backends_compute_the_same_function():
-    """At one point, the dense, scatter and fused cases (same seed: same weights, same input)
-    give the same output and the same input gradient."""
+    """At one point, the dense, scatter and fused cases and those of the installed optional
+    packages (same seed: same weights, same input) give the same output and input gradient."""
     point = Point('graph', densified(tree_graph(40), 0.2), Size(1, 2, 5, 6, 4))
     results = []
-    for backend in ('dense', 'scatter', 'fused'):
+    optional = [b for b in ('torch_scatter', 'torch_sparse') if importlib.util.find_spec(b)]
+    for backend in ('dense', 'scatter', 'fused', *optional):
         torch.manual_seed(3)
         case, _ = build_case(point, backend, CPU, max_bytes=2**30)
         out = case.forward()
