@@ -134,13 +134,14 @@ def _conv(graph: BenchGraph, size: Size, backend: str, device: torch.device
 
 
 def _estimated_bytes(graph: BenchGraph, size: Size, backend: str) -> int:
-    # features, the K-subset transform and the output with their gradients; per-edge
-    # messages (and their gradients) for the scatter paths
+    # features, the K-subset transform and the output with their gradients; for the scatter
+    # paths the gathered source features [E, K, C_out * T] and the messages [E, C_out * T],
+    # with their gradients
     nodes, K = size.instances * graph.num_joints, graph.partition.size(0)
     features = 2 * nodes * size.T * (size.C_in + (K + 1) * size.C_out)
     if 'scatter' in backend:
         edges = size.instances * int(graph.support.sum())
-        features += 3 * edges * size.T * size.C_out
+        features += 2 * (K + 1) * edges * size.T * size.C_out
     return 4 * features
 
 
@@ -301,17 +302,18 @@ def run_device(device: torch.device, args: argparse.Namespace, backends: Sequenc
     torch.manual_seed(0)
     points = sweep_points(args.sweep, args.quick, device)
     max_bytes = int(args.max_gib * 2**30)
-    rows: List[Dict[str, object]] = []
-    for point in tqdm(points, desc=f'graph_conv on {device.type}', unit='point'):
-        rows += run_point(point, backends, device, args.warmup, args.repeats, max_bytes)
-    info = machine()
-    rows = [{**row, **info} for row in rows]
     name = f'{args.out}_{device.type}'
     settings = {'warmup': args.warmup, 'repeats': args.repeats, 'quick': args.quick,
                 'max_gib': args.max_gib}
+    info = machine()
+    rows: List[Dict[str, object]] = []
+    for point in tqdm(points, desc=f'graph_conv on {device.type}', unit='point'):
+        rows += [{**row, **info} for row in run_point(point, backends, device, args.warmup,
+                                                       args.repeats, max_bytes)]
+        path = write_csv(name, rows, settings, args.results_dir)  # a crash keeps the points
     print(f'\nforward + backward, ms (median of {args.repeats}), {device.type}:')
     report(rows, backends)
-    print(f'\nwritten {write_csv(name, rows, settings, args.results_dir)}')
+    print(f'\nwritten {path}')
     if not args.no_plot:
         write_plot(rows, name, args.results_dir)
 
