@@ -44,7 +44,7 @@ from torch_geometric import EdgeIndex
 from tqdm import tqdm
 
 from benchmarks.graphs import BenchGraph, densified, layout_graph, tree_graph
-from benchmarks.runner import (Case, add_output_args, machine, peak_memory_mb,
+from benchmarks.runner import (Case, add_output_args, machine, peak_memory_mib,
                                reference_module, time_forward_backward, write_csv)
 from benchmarks.sweep_report import DENSE, read_rows, report
 from pyg_mstgcn.data import support_edges
@@ -237,7 +237,7 @@ def run_point(point: Point, backends: Sequence[str], device: torch.device, warmu
             continue
         row.update(forward_ms=timing.forward_s * 1e3, backward_ms=timing.backward_s * 1e3,
                    total_ms=timing.total_s * 1e3,
-                   peak_mib=peak_memory_mb(cases[backend], device))
+                   peak_mib=peak_memory_mib(cases[backend], device))
         if backend in breaks:
             try:
                 row['graph_breaks'] = breaks[backend]()

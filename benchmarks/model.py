@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from benchmarks.runner import (Case, add_output_args, median_times, peak_memory_mb, print_table,
+from benchmarks.runner import (Case, add_output_args, median_times, peak_memory_mib, print_table,
                                reference_module, time_forward_backward, write_csv)
 from pyg_mstgcn.data import from_dense
 from pyg_mstgcn.models import MSTGCN
@@ -82,7 +82,7 @@ def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.d
                          'train_samples_per_s': batch_size / timing.total_s,
                          'inference_s': inference_s[name],
                          'inference_samples_per_s': batch_size / inference_s[name],
-                         'train_peak_mib': peak_memory_mb(train[name], device)})
+                         'train_peak_mib': peak_memory_mib(train[name], device)})
     return rows
 
 

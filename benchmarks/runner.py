@@ -137,7 +137,7 @@ def time_forward_backward(cases: Dict[Hashable, Case], device: torch.device,
     return timings
 
 
-def peak_memory_mb(case: Case, device: torch.device) -> float:
+def peak_memory_mib(case: Case, device: torch.device) -> float:
     """Peak memory allocated by one forward and backward step of :obj:`case` above what was
     allocated before it, in MiB: from the CUDA allocator's statistics, or on the CPU from the
     allocation records of the PyTorch profiler (tensors only; NaN if it gives none)."""

@@ -13,7 +13,7 @@ import torch
 
 from benchmarks.graph_conv import Point, Size, Unavailable, build_case
 from benchmarks.graphs import densified, layout_graph, tree_graph
-from benchmarks.runner import Case, peak_memory_mb, time_forward_backward
+from benchmarks.runner import Case, peak_memory_mib, time_forward_backward
 from benchmarks.sweep_report import crossover, crossovers, read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,5 +165,5 @@ def test_peak_memory_cpu():
     x = torch.randn(512, 512, requires_grad=True)  # 1 MiB
     case = Case(lambda: (x @ x).relu() * 2, [x])
     case.step()
-    peak = peak_memory_mb(case, CPU)
+    peak = peak_memory_mib(case, CPU)
     assert 2 <= peak <= 8
