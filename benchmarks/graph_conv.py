@@ -69,9 +69,6 @@ class Size:
     def instances(self) -> int:
         return self.N * self.M
 
-    def __str__(self) -> str:
-        return f'{self.N}x{self.M}x{self.T} C{self.C_in}->{self.C_out}'
-
 
 @dataclass(frozen=True)
 class Point:

@@ -7,7 +7,6 @@ comparison. On CUDA, fp32 and automatic mixed precision (bf16 and fp16 autocast)
 from __future__ import annotations
 
 import argparse
-import contextlib
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -17,17 +16,13 @@ from benchmarks.runner import (Case, add_output_args, median_times, peak_memory_
                                reference_module, time_forward_backward, write_csv)
 from pyg_mstgcn.data import from_dense
 from pyg_mstgcn.models import MSTGCN
+from pyg_mstgcn.train.loop import autocast
 
 #: (name, backend, adjacency) of our model; the reference is added as 'einsum reference'.
 VARIANTS = (('dense/full', 'dense', 'full'), ('sparse/skeleton', 'sparse', 'skeleton'),
             ('sparse/full', 'sparse', 'full'))
-PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-
-
-def _autocast(device: torch.device, dtype: Optional[torch.dtype]):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
+#: Precision names and the trainer's ``amp`` setting for each (autocast on CUDA).
+PRECISIONS = {'fp32': None, 'bf16': 'bf16', 'fp16': 'fp16'}
 
 
 def _models(device: torch.device, batch_size: int, frames: int, include_reference: bool
@@ -54,12 +49,12 @@ def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.d
     rows = []
     models = _models(device, batch_size, frames, include_reference)
     for precision in precisions:
-        dtype = PRECISIONS[precision]
+        amp = PRECISIONS[precision]
         train: Dict[str, Case] = {}
         infer: Dict[str, Callable[[], object]] = {}
         for name, model, inputs, logits_of in models:
             def forward(model=model, inputs=inputs, logits_of=logits_of) -> Tensor:
-                with _autocast(device, dtype):
+                with autocast(device, amp):
                     return logits_of(model(inputs)).float()
 
             def inference(forward=forward) -> None:
