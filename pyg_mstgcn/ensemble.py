@@ -22,7 +22,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from pyg_mstgcn.data.datasets import load_pickle, read_labels
+from pyg_mstgcn.io import load_pickle, read_labels
 from pyg_mstgcn.train.metrics import topk_accuracy
 
 PathLike = Union[str, Path]

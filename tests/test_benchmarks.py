@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.graph_conv import Point, Size, Unavailable, build_case
-from benchmarks.graphs import densified, layout_graph, tree_graph
-from benchmarks.runner import Case, peak_memory_mib, time_forward_backward
-from benchmarks.sweep_report import crossover, crossovers, read_rows
+from pyg_mstgcn.benchmarks.graph_conv import Point, Size, Unavailable, build_case
+from pyg_mstgcn.benchmarks.graphs import densified, layout_graph, tree_graph
+from pyg_mstgcn.benchmarks.runner import Case, peak_memory_mib, time_forward_backward
+from pyg_mstgcn.benchmarks.sweep_report import crossover, crossovers, read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device('cpu')

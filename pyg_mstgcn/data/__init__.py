@@ -29,7 +29,8 @@ position in the dataset) as well: over preprocessed arrays in the original layou
 (:class:`PoseAnnotationDataset`), with the bone and motion streams computed on the fly
 (:func:`make_stream`) and augmentation as small named transforms (:func:`build_transforms`).
 """
-from pyg_mstgcn.data.datasets import SkeletonArrayDataset, SkeletonDataset, read_labels
+from pyg_mstgcn.data.datasets import SkeletonArrayDataset, SkeletonDataset
+from pyg_mstgcn.io import read_labels  # the label file format, defined with the others
 from pyg_mstgcn.data.pyskl import PoseAnnotationDataset
 from pyg_mstgcn.data.skeleton import (from_dense, full_edges, skeleton_graph, support_edges,
                                       to_dense)

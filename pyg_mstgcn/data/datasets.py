@@ -1,16 +1,13 @@
 r"""Datasets over preprocessed skeleton arrays, yielding the library's PyG
 :class:`~torch_geometric.data.Data` (one per sequence, see :mod:`pyg_mstgcn.data`).
 
-**The files** (the layout of the original 2s-AGCN / MST-GCN tools and of
-``python -m preprocess``), per split (``train`` / ``val``) of a benchmark folder:
-
-- ``{split}_data_joint.npy``: float32 ``[N, C, T, V, M]`` (NTU RGB+D: ``[N, 3, 300, 25, 2]``),
-  memory-mapped, so a sample is read from disk only when it is used;
-- ``{split}_label.pkl``: the pickled pair ``(sample_names, labels)`` (files of the original
-  tools pickled by Python 2 load too);
-- ``{split}_num_frames.npy`` (optional, written by our preprocessing): int ``[N]``, the number
-  of valid frames of each sample. The original's NTU preprocessing fills the frames after the
-  sequence by repeating it, so without this file every frame counts as valid.
+**The files** are the preprocessed-array format of the original 2s-AGCN / MST-GCN tools and
+of ``python -m preprocess``, defined in :mod:`pyg_mstgcn.io.arrays`: per split,
+``{split}_data_joint.npy`` (float32 ``[N, C, T, V, M]``, memory-mapped, so a sample is read
+from disk only when it is used), ``{split}_label.pkl`` (``(sample_names, labels)``) and,
+optionally, ``{split}_num_frames.npy`` (the valid frames of each sample). The original's NTU
+preprocessing fills the frames after the sequence by repeating it, so without that file every
+frame counts as valid.
 
 **Streams** are computed on the fly from the joint file
 (:func:`~pyg_mstgcn.data.streams.make_stream`): ``'joint'``, ``'bone'``, ``'joint_motion'``,
@@ -34,7 +31,6 @@ any number of workers, and every epoch still sees new augmentations.
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -42,47 +38,19 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from pyg_mstgcn.data.skeleton import skeleton_graph
+from pyg_mstgcn.data.skeleton import check_sequence_shape, skeleton_graph
 from pyg_mstgcn.data.streams import STREAMS, make_stream
 from pyg_mstgcn.data.transforms import (Compose, Normalize, RngLike, TransformSpec,
                                         as_generator, build_transforms, valid_range)
 from pyg_mstgcn.graph import SkeletonLayout, get_layout
+from pyg_mstgcn.io import data_path as format_data_path
+from pyg_mstgcn.io import file_kind, frames_path, label_path as format_label_path, read_labels
 
 PathLike = Union[str, Path]
 LayoutLike = Union[str, SkeletonLayout]
 
 #: Samples kept by ``debug=True`` (as the original feeder).
 DEBUG_SAMPLES = 100
-
-
-def load_pickle(path: PathLike, what: str = 'file', hint: str = '') -> Any:
-    """Unpickles :obj:`path`, also when it was pickled by Python 2 (as some files of the
-    original tools were); a missing file is an error saying what it should be."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f'{what} {path} does not exist' + (f'; {hint}' if hint else ''))
-    with open(path, 'rb') as f:
-        try:
-            return pickle.load(f)
-        except UnicodeDecodeError:  # pickled by Python 2
-            f.seek(0)
-            return pickle.load(f, encoding='latin1')
-
-
-def read_labels(path: PathLike) -> Tuple[List[str], List[int]]:
-    r"""``(sample_names, labels)`` of a label file ``{split}_label.pkl``, ours or the original
-    tools' (pickled by Python 2 or 3)."""
-    content = load_pickle(path, 'label file', 'it should hold the pickled pair (sample_names, '
-                          'labels) (give label_path= for another name)')
-    try:
-        names, labels = content
-        names, labels = [str(n) for n in names], [int(label) for label in labels]
-    except (TypeError, ValueError):
-        raise ValueError(f'{path} does not hold a pair (sample_names, labels) of two lists '
-                         f'(got {type(content).__name__})') from None
-    if len(names) != len(labels):
-        raise ValueError(f'{path} lists {len(names)} sample names but {len(labels)} labels')
-    return names, labels
 
 
 class SkeletonDataset(torch.utils.data.Dataset):
@@ -252,14 +220,15 @@ class SkeletonArrayDataset(SkeletonDataset):
         if root is not None:
             root = Path(root)
             if not root.is_dir():
-                raise FileNotFoundError(f'{root} is not a folder of preprocessed arrays (it '
-                                        f'should hold {split}_data_joint.npy and '
-                                        f'{split}_label.pkl); run `python -m preprocess` '
-                                        f'or give data_path= and label_path=')
-            data_path = data_path or root / f'{split}_data_joint.npy'
-            label_path = label_path or root / f'{split}_label.pkl'
-            if num_frames_path is None and (root / f'{split}_num_frames.npy').exists():
-                num_frames_path = root / f'{split}_num_frames.npy'
+                raise FileNotFoundError(
+                    f'{root} is not a folder of preprocessed arrays (it should hold '
+                    f'{format_data_path(root, split).name} and '
+                    f'{format_label_path(root, split).name}); run `python -m preprocess` or '
+                    f'give data_path= and label_path=')
+            data_path = data_path or format_data_path(root, split)
+            label_path = label_path or format_label_path(root, split)
+            if num_frames_path is None and frames_path(root, split).exists():
+                num_frames_path = frames_path(root, split)
         elif label_path is None:
             raise ValueError(f'data file {data_path} given without label_path=; the labels '
                              f'are a pickled (sample_names, labels) pair')
@@ -273,6 +242,10 @@ class SkeletonArrayDataset(SkeletonDataset):
                 f'data file {self.data_path} does not exist' +
                 (f'; the folder holds {", ".join(available)}' if available else '') +
                 '. Create it with `python -m preprocess`, or give data_path=')
+        kind = file_kind(self.data_path)
+        if kind != 'a NumPy array (.npy)':
+            raise ValueError(f'data file {self.data_path} is {kind}, not a NumPy array (.npy) '
+                             f'[N, C, T, V, M]')
         self.mmap, self.debug = bool(mmap), bool(debug)
         self.data = self._load_data(truncate=False)
         self.sample_names, self.labels = read_labels(self.label_path)
@@ -309,17 +282,8 @@ class SkeletonArrayDataset(SkeletonDataset):
             self.data = self._load_data()
 
     def _validate(self) -> None:
-        shape = self.data.shape
-        if self.data.ndim != 5:
-            raise ValueError(f'{self.data_path} holds an array of shape {list(shape)}; expected '
-                             f'[N, C, T, V, M] skeleton sequences')
-        V = self.layout.num_joints
-        if shape[3] != V:
-            raise ValueError(f"{self.data_path} has V = {shape[3]} joints (shape "
-                             f"{list(shape)}) but layout '{self.layout.name}' has {V}; pass "
-                             f"the layout of the data (e.g. layout='openpose' for 18 joints, "
-                             f"or a SkeletonLayout)")
-        N = shape[0]
+        check_sequence_shape(self.data.shape, self.layout, str(self.data_path))
+        N = self.data.shape[0]
         if len(self.labels) != N:
             raise ValueError(f'{self.data_path} has {N} samples but {self.label_path} lists '
                              f'{len(self.labels)} labels; the two files must come from the '
@@ -353,4 +317,4 @@ class SkeletonArrayDataset(SkeletonDataset):
                 f"data_path='{self.data_path}', transforms={pipeline})")
 
 
-__all__ = ['SkeletonDataset', 'SkeletonArrayDataset', 'read_labels', 'load_pickle']
+__all__ = ['SkeletonDataset', 'SkeletonArrayDataset']

@@ -25,7 +25,8 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pyg_mstgcn.data.datasets import LayoutLike, PathLike, SkeletonDataset, load_pickle
+from pyg_mstgcn.data.datasets import LayoutLike, PathLike, SkeletonDataset
+from pyg_mstgcn.io import load_pickle
 from pyg_mstgcn.data.transforms import TransformSpec
 
 

@@ -23,6 +23,57 @@ def _template(layout: SkeletonLayout, num_person: int) -> Tuple[Tensor, Tensor, 
             template.repeat(num_person))
 
 
+#: The most values per joint and frame a skeleton sequence is taken to have (coordinates, a
+#: confidence score, room for more features); a larger axis 1 means the axes are misplaced.
+MAX_CHANNELS = 16
+
+_AXES = 'NCTVM'
+
+
+def _guess_axes(shape: Sequence[int], num_joints: int) -> Optional[str]:
+    """The axis names of a 5-D shape that holds ``[N, C, T, V, M]`` in another order, or None
+    when no axis has :obj:`num_joints` entries. The joints are the axis of size V (axis 3 if it
+    qualifies), the frames the longest remaining axis, and of the last two the coordinates are
+    the one of size 3 (else the earlier one)."""
+    candidates = [a for a in (3, 1, 2, 4) if shape[a] == num_joints]
+    if not candidates:
+        return None
+    joints = candidates[0]
+    rest = [a for a in (1, 2, 3, 4) if a != joints]
+    frames = max(rest, key=lambda a: (shape[a], -a))
+    first, second = [a for a in rest if a != frames]
+    channels = second if shape[second] == 3 and shape[first] != 3 else first
+    names = ['N'] * 5
+    for axis, name in ((joints, 'V'), (frames, 'T'), (channels, 'C')):
+        names[axis] = name
+    names[[a for a in rest if a not in (frames, channels)][0]] = 'M'
+    return ''.join(names)
+
+
+def check_sequence_shape(shape: Sequence[int], layout: LayoutLike, where: str) -> None:
+    r"""Raises a :class:`ValueError` unless :obj:`shape` is that of skeleton sequences
+    ``[N, C, T, V, M]`` of :obj:`layout`: five axes, the layout's :math:`V` joints on axis 3
+    and at most :data:`MAX_CHANNELS` values per joint on axis 1. When the axes are in another
+    order, the message names the order found and the transpose that fixes it."""
+    layout = get_layout(layout)
+    shape, V = tuple(int(n) for n in shape), layout.num_joints
+    expected = (f"expected [N, C, T, V, M] skeleton sequences (C <= {MAX_CHANNELS} values per "
+                f"joint, V = {V} joints of layout '{layout.name}')")
+    if len(shape) != 5:
+        raise ValueError(f'{where} holds an array of shape {list(shape)}; {expected}')
+    if shape[3] == V and shape[1] <= MAX_CHANNELS:
+        return
+    found = _guess_axes(shape, V)
+    if found is None:
+        raise ValueError(f"{where} has V = {shape[3]} joints (shape {list(shape)}) but layout "
+                         f"'{layout.name}' has {V}; pass the layout of the data (e.g. "
+                         f"layout='openpose' for 18 joints, or a SkeletonLayout)")
+    order = tuple(found.index(name) for name in _AXES)
+    raise ValueError(f'{where} has shape {list(shape)}, which looks like '
+                     f'[{", ".join(found)}]; {expected}: np.transpose(x, {order}) puts the '
+                     f'axes in that order')
+
+
 def skeleton_graph(x: Tensor, layout: LayoutLike, y: Optional[Union[int, Tensor]] = None,
                    **attributes) -> Data:
     r"""One skeleton sequence ``[C, T, V, M]`` as a :class:`~torch_geometric.data.Data`.

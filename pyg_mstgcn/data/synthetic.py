@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pickle
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
+
+from pyg_mstgcn.io import split_files, write_split, write_text_atomic
 
 PathLike = Union[str, Path]
 _VERSION = 1
@@ -340,13 +340,6 @@ def generate_split(num_samples: int, num_classes: int, frames: int, seed: int,
     return data, names, [int(label) for label in labels], lengths
 
 
-def _write(path: Path, write: Callable) -> None:
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'wb') as f:
-        write(f)
-    os.replace(tmp, path)
-
-
 def make_synthetic(out_dir: PathLike, num_train: int = 640, num_val: int = 160,
                    num_classes: int = 8, frames: int = 64, seed: int = 0,
                    overwrite: bool = False) -> Path:
@@ -387,19 +380,16 @@ def make_synthetic(out_dir: PathLike, num_train: int = 640, num_val: int = 160,
               'classes': list(CLASSES[:num_classes])}
     meta = out / 'synthetic.json'
     splits = {'train': num_train, 'val': num_val}
-    files = [out / f'{s}_{kind}' for s in splits
-             for kind in ('data_joint.npy', 'label.pkl', 'num_frames.npy')]
+    files = [path for split in splits for path in split_files(out, split)]
     if (not overwrite and meta.exists() and all(f.exists() for f in files)
             and json.loads(meta.read_text()).get('config') == config):
         return out
     digests = {}
     for split, n in splits.items():
         data, names, labels, lengths = generate_split(n, num_classes, frames, seed, split)
-        _write(out / f'{split}_data_joint.npy', lambda f: np.save(f, data))
-        _write(out / f'{split}_label.pkl', lambda f: pickle.dump((names, labels), f, protocol=4))
-        _write(out / f'{split}_num_frames.npy', lambda f: np.save(f, lengths))
+        write_split(out, split, data, names, labels, lengths)
         digests[split] = hashlib.sha256(data.tobytes()).hexdigest()[:16]
-    meta.write_text(json.dumps({'config': config, 'sha256_16': digests}, indent=1) + '\n')
+    write_text_atomic(meta, json.dumps({'config': config, 'sha256_16': digests}, indent=1) + '\n')
     return out
 
 

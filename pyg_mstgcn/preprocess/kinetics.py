@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from preprocess.errors import SampleError
+from pyg_mstgcn.preprocess.errors import SampleError
 
 NUM_JOINTS = 18
 #: People observed per frame.

@@ -17,13 +17,14 @@ import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from preprocess.output import create_array
+from pyg_mstgcn.io.arrays import DATA_FILE, data_path
+from pyg_mstgcn.preprocess.output import create_array
 
 log = logging.getLogger('preprocess')
 
 STREAM_NAMES = ('bone', 'joint_motion', 'bone_motion')
 _LAYOUT_BY_JOINTS = {25: 'ntu-rgb+d', 18: 'openpose'}
-_SUFFIX = '_data_joint.npy'
+_SUFFIX = DATA_FILE.format(split='', stream='joint')
 
 
 def find_joint_files(folder: Union[str, Path]) -> List[Path]:
@@ -33,7 +34,7 @@ def find_joint_files(folder: Union[str, Path]) -> List[Path]:
 
 def stream_path(joint_file: Path, stream: str) -> Path:
     """``{split}_data_{stream}.npy`` next to ``{split}_data_joint.npy``."""
-    return joint_file.with_name(joint_file.name[:-len(_SUFFIX)] + f'_data_{stream}.npy')
+    return data_path(joint_file.parent, joint_file.name[:-len(_SUFFIX)], stream)
 
 
 def write_stream_file(joint_file: Path, stream: str, layout, chunk: int = 256,

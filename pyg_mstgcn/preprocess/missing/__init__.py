@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import FrozenSet, Union
 
-from preprocess.splits import NAME_PATTERN
+from pyg_mstgcn.preprocess.splits import NAME_PATTERN
 
 _FILES = {'ntu60': 'ntu60.txt', 'ntu120': 'ntu120.txt'}
 

@@ -36,8 +36,8 @@ from typing import Callable, List, Optional, Tuple, Union
 
 import numpy as np
 
-from preprocess.errors import SampleError
-from preprocess.normalize import num_valid_frames, pre_normalize
+from pyg_mstgcn.preprocess.errors import SampleError
+from pyg_mstgcn.preprocess.normalize import num_valid_frames, pre_normalize
 
 NUM_JOINTS = 25
 #: Body slots observed per frame (the Kinect tracks at most 6; the original keeps 4).

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from benchmarks.graph_conv import BACKENDS
-from benchmarks.runner import RESULTS
-from benchmarks.sweep_report import DENSE, SPARSE, crossovers, series
+from pyg_mstgcn.benchmarks.graph_conv import BACKENDS
+from pyg_mstgcn.benchmarks.runner import RESULTS
+from pyg_mstgcn.benchmarks.sweep_report import DENSE, SPARSE, crossovers, series
 
 Panel = Tuple[str, str, Optional[str], str]  # sweep, x key, graph (density sweep), x label
 #: One colour per backend, the same in every panel (matplotlib's tab10).

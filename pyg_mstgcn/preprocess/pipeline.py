@@ -2,10 +2,11 @@
 
 The main process plans the work: one :class:`Job` per input file, naming the output rows
 (``target``, ``row``) the file's sample goes to (one row per benchmark). The output arrays are
-created up front as (sparse) ``.npy`` files under temporary names (:mod:`preprocess.output`);
-each worker opens them once and writes its samples at their rows' offsets, so no array is
-ever held whole in memory and samples never travel between processes. A file that fails
-leaves its rows empty; :func:`preprocess.output.finish_split` closes the gaps.
+created up front as (sparse) ``.npy`` files under temporary names
+(:mod:`~pyg_mstgcn.preprocess.output`); each worker opens them once and writes its samples at
+their rows' offsets, so no array is ever held whole in memory and samples never travel
+between processes. A file that fails leaves its rows empty;
+:func:`~pyg_mstgcn.preprocess.output.finish_split` closes the gaps.
 """
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from preprocess.errors import SampleError
-from preprocess.output import create_array, data_path, finish_split, label_path, read_labels
-from preprocess.output import split_complete
+from pyg_mstgcn.preprocess.errors import SampleError
+from pyg_mstgcn.io import (data_path, label_path, read_labels, split_complete,
+                           write_text_atomic)
+from pyg_mstgcn.preprocess.output import create_array, finish_split
 
 log = logging.getLogger('preprocess')
 
@@ -222,11 +224,7 @@ class Summary:
 
     def save(self, folder: Path) -> Path:
         path = Path(folder) / 'summary.json'
-        tmp = path.with_name(path.name + '.tmp')
-        with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump(self.as_dict(), f, indent=2)
-            f.write('\n')
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(self.as_dict(), indent=2) + '\n')
         return path
 
     def report(self) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from benchmarks.runner import print_table
+from pyg_mstgcn.benchmarks.runner import print_table
 
 #: The sparse backend of the targets, and the dense one it is held against.
 SPARSE, DENSE = 'fused', 'dense'

@@ -9,28 +9,21 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Callable, Dict, Hashable, List, Optional, Sequence
 
 import torch
 from torch import Tensor
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / 'benchmarks' / 'results'
+from pyg_mstgcn.io import atomic_write
 
-
-def reference_module() -> ModuleType:
-    """``tests/original_reference.py``: the independent einsum transcription of the original
-    network, which the benchmarks compare against."""
-    tests = str(ROOT / 'tests')
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-    import original_reference
-    return original_reference
+#: Where results go by default: the committed ``benchmarks/results/`` when run from the root
+#: of a checkout, else ``benchmark_results/`` in the current folder (never the installed
+#: package's folder).
+RESULTS = (Path('benchmarks') / 'results' if (Path('benchmarks') / 'results').is_dir()
+           else Path('benchmark_results'))
 
 
 def synchronize(device: torch.device) -> None:
@@ -201,7 +194,8 @@ def add_output_args(parser: argparse.ArgumentParser, name: str, note: str = '') 
     parser.add_argument('--out', default=name,
                         help=f'name of the results under --results-dir{note} ({name})')
     parser.add_argument('--results-dir', type=Path, default=RESULTS,
-                        help='folder of the results (benchmarks/results/ of the checkout)')
+                        help='folder of the results (default: benchmarks/results/ from the root '
+                             'of a checkout, else benchmark_results/ here)')
 
 
 def print_table(rows: Sequence[Dict[str, object]], columns: Sequence[str]) -> None:
@@ -224,13 +218,11 @@ def write_csv(name: str, rows: Sequence[Dict[str, object]], settings: Dict[str, 
     extra = {**machine(), **{k: str(v) for k, v in settings.items()},
              'date': time.strftime('%Y-%m-%d %H:%M')}
     fields: List[str] = list(dict.fromkeys([k for row in rows for k in row] + list(extra)))
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'w', newline='') as f:
+    with atomic_write(path, 'w', newline='') as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         for row in rows:
             writer.writerow({**extra, **row})
-    os.replace(tmp, path)
     return path
 
 

@@ -1,0 +1,169 @@
+"""Data-loading benchmark: NTU-size samples (3 x 300 frames x 25 joints x 2 persons) from a
+memory-mapped array file, through :class:`~pyg_mstgcn.data.SkeletonArrayDataset` and the
+standard ``torch_geometric.loader.DataLoader`` (batch 64, shuffled, worker processes), with
+augmentation, for the joint and bone streams.
+
+The array file is written to a temporary folder by the built-in synthetic generator at 300
+frames (sequences of 165-300 frames with a zero tail, one or two persons), with its label and
+valid-frame files, exactly as preprocessed NTU RGB+D. Each row times whole epochs after a
+warm-up epoch (workers kept alive, ``persistent_workers=True``), the configurations taking
+turns round by round; ``samples_per_s`` is the median round, ``best_samples_per_s`` the best.
+``one_process_samples_per_s`` is the same in the main process alone (``num_workers=0``, one
+PyTorch thread): what one core delivers, batching included, the figure to compare with the
+target per worker when the machine is busy. ``us_per_sample`` is the cost of one
+``dataset[i]`` there (read, stream, transforms, graph; no batching). The load average of the
+machine is printed and stored with the figures. The target is 2,000 samples/s with 2 workers,
+so that loading never starves a GPU.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from torch_geometric.loader import DataLoader
+
+from pyg_mstgcn.benchmarks.runner import add_output_args, print_table, write_csv
+from pyg_mstgcn.data.datasets import SkeletonArrayDataset
+from pyg_mstgcn.data.synthetic import generate_split
+from pyg_mstgcn.io import data_path, write_split
+
+TARGET = 2000.0
+
+#: (row name, stream, transforms)
+CONFIGS = [
+    ('none', 'joint', []),
+    ('shift+move (original)', 'joint', ['random_shift', 'random_move']),
+    ('shift+move (original)', 'bone', ['random_shift', 'random_move']),
+    ('rotation (modern)', 'joint', ['random_rotation']),
+    ('rotation (modern)', 'bone', ['random_rotation']),
+]
+
+
+def write_arrays(folder: Path, num_samples: int, frames: int, seed: int = 0) -> Path:
+    """An NTU-size split ``train_*`` in the preprocessed layout."""
+    write_split(folder, 'train', *generate_split(num_samples, 8, frames, seed, 'train'))
+    return folder
+
+
+def per_sample_us(dataset: SkeletonArrayDataset, count: int = 256) -> float:
+    """Microseconds of one ``dataset[i]`` in this process, with one PyTorch thread (as in a
+    DataLoader worker)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        count = min(len(dataset), count)
+        for i in range(count):  # warm the page cache
+            dataset[i]
+        start = time.perf_counter()
+        for i in range(count):
+            dataset[i]
+        return (time.perf_counter() - start) / count * 1e6
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _epoch(loader: DataLoader) -> float:
+    samples = 0
+    start = time.perf_counter()
+    for batch in loader:
+        samples += batch.num_graphs
+    return samples / (time.perf_counter() - start)
+
+
+def measure(folder: Path, batch_size: int, workers: int, rounds: int, seed: int
+            ) -> List[Dict[str, object]]:
+    """Samples per second of every configuration with :obj:`workers` workers and in one
+    process (``num_workers=0``: the capacity of one core, batching included): whole epochs,
+    the configurations taking turns in every round (so that load from elsewhere falls on all
+    alike); the median and the best round."""
+    torch.manual_seed(seed)
+    loaders, rows = [], []
+    for name, stream, transforms in CONFIGS:
+        dataset = SkeletonArrayDataset(folder, 'train', stream=stream, transforms=transforms)
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
+                            persistent_workers=workers > 0)
+        single = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=0)
+        start = time.perf_counter()
+        for batch in loader:  # warm-up epoch: workers start
+            batch.x.shape
+        rows.append({'augmentation': name, 'stream': stream,
+                     'transforms': '+'.join(transforms) or '-', 'batch': batch_size,
+                     'workers': workers, 'first_epoch_s': time.perf_counter() - start,
+                     'us_per_sample': per_sample_us(dataset)})
+        loaders.append((loader, single))
+    rates: List[List[float]] = [[] for _ in loaders]
+    one_process: List[List[float]] = [[] for _ in loaders]
+    threads = torch.get_num_threads()
+    for _ in range(rounds):
+        for k, (loader, single) in enumerate(loaders):
+            rates[k].append(_epoch(loader))
+            torch.set_num_threads(1)  # as in a worker
+            one_process[k].append(_epoch(single))
+            torch.set_num_threads(threads)
+    for row, rate, one in zip(rows, rates, one_process):
+        row['samples_per_s'] = statistics.median(rate)
+        row['best_samples_per_s'] = max(rate)
+        row['one_process_samples_per_s'] = statistics.median(one)
+        row['target_met'] = row['samples_per_s'] >= TARGET
+    del loaders
+    return rows
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(prog='python -m benchmarks.data_loading',
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--samples', type=int, default=1024,
+                        help='samples in the array file (1024)')
+    parser.add_argument('--frames', type=int, default=300, help='frames per sample (300)')
+    parser.add_argument('--batch-size', type=int, default=64, help='batch size (64)')
+    parser.add_argument('--workers', type=int, default=2, help='DataLoader workers (2)')
+    parser.add_argument('--rounds', type=int, default=5,
+                        help='timed epochs per row, taken in turns; the median is reported (5)')
+    parser.add_argument('--seed', type=int, default=0, help='seed (0)')
+    parser.add_argument('--sharing', default=None, choices=sorted(
+        torch.multiprocessing.get_all_sharing_strategies()),
+        help="PyTorch's tensor sharing strategy between processes (its default: "
+             f"{torch.multiprocessing.get_sharing_strategy()}); 'file_system' moves batches "
+             f"from the workers at a lower cost")
+    parser.add_argument('--quick', action='store_true',
+                        help='a short run: 512 samples, 2 rounds')
+    add_output_args(parser, 'data_loading')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.samples, args.rounds = min(args.samples, 512), 2
+    if args.sharing:
+        torch.multiprocessing.set_sharing_strategy(args.sharing)
+
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        folder = write_arrays(Path(tmp), args.samples, args.frames, args.seed)
+        size = data_path(folder, 'train').stat().st_size
+        print(f'{args.samples} samples [3, {args.frames}, 25, 2] ({size / 2**20:.0f} MiB) '
+              f'written in {time.perf_counter() - start:.1f} s; batch {args.batch_size}, '
+              f'{args.workers} workers')
+        rows = measure(folder, args.batch_size, args.workers, args.rounds, args.seed)
+    load_after = os.getloadavg()[0]
+    print_table(rows, ['augmentation', 'stream', 'workers', 'batch', 'samples_per_s',
+                       'best_samples_per_s', 'one_process_samples_per_s', 'us_per_sample',
+                       'target_met'])
+    print(f'load average (1 min) {load_before:.2f} before, {load_after:.2f} after, on '
+          f'{os.cpu_count()} cores')
+    settings = {'samples': args.samples, 'frames': args.frames, 'persons': 2, 'joints': 25,
+                'rounds': args.rounds, 'seed': args.seed, 'quick': args.quick,
+                'sharing': torch.multiprocessing.get_sharing_strategy(),
+                'target_samples_per_s': TARGET, 'load_avg_before': round(load_before, 2),
+                'load_avg_after': round(load_after, 2)}
+    path = write_csv(args.out, rows, settings, args.results_dir)
+    print(f'wrote {path}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,130 @@
+"""Whole-model benchmark: the canonical MST-GCN (NTU RGB+D, 10 multi-scale blocks, 60
+classes), training step (forward and backward timed apart, after zeroed gradients) and
+inference (forward without gradients), in samples/s, with the peak memory of a training step:
+the dense backend, the sparse backend on skeleton-only and on full adjacency, and the einsum
+transcription of the original network (the independent reference of our tests) for
+comparison. On CUDA, fp32 and automatic mixed precision (bf16 and fp16 autocast)."""
+from __future__ import annotations
+
+import argparse
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+from pyg_mstgcn.benchmarks import original_reference
+from pyg_mstgcn.benchmarks.runner import (Case, add_output_args, median_times, peak_memory_mib,
+                                          print_table, time_forward_backward, write_csv)
+from pyg_mstgcn.data import from_dense
+from pyg_mstgcn.models import MSTGCN
+from pyg_mstgcn.train.loop import autocast
+
+#: (name, backend, adjacency) of our model; the reference is added as 'einsum reference'.
+VARIANTS = (('dense/full', 'dense', 'full'), ('sparse/skeleton', 'sparse', 'skeleton'),
+            ('sparse/full', 'sparse', 'full'))
+#: Precision names and the trainer's ``amp`` setting for each (autocast on CUDA).
+PRECISIONS = {'fp32': None, 'bf16': 'bf16', 'fp16': 'fp16'}
+
+
+def _models(device: torch.device, batch_size: int, frames: int, include_reference: bool
+            ) -> List[Tuple[str, torch.nn.Module, object, Callable[[object], Tensor]]]:
+    """(name, model, input, logits of the output) of every variant."""
+    torch.manual_seed(0)
+    x = torch.randn(batch_size, 3, frames, 25, 2)
+    batch = from_dense(x, 'ntu-rgb+d').to(device)
+    models = []
+    for name, backend, adjacency in VARIANTS:
+        model = MSTGCN(60, backend=backend, adjacency=adjacency).to(device).train()
+        models.append((name, model, batch, lambda out: out))
+    if include_reference:
+        reference = original_reference.OriginalMSTGCN(
+            num_class=60, num_point=25, num_person=2,
+            block_args=original_reference.NTU_BLOCK_ARGS,
+            graph='graph.ntu_rgb_d.Graph').to(device).train()
+        models.append(('einsum reference', reference, x.to(device), lambda out: out[1]))
+    return models
+
+
+def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.device,
+        precisions: Sequence[str], include_reference: bool) -> List[Dict[str, object]]:
+    rows = []
+    models = _models(device, batch_size, frames, include_reference)
+    for precision in precisions:
+        amp = PRECISIONS[precision]
+        train: Dict[str, Case] = {}
+        infer: Dict[str, Callable[[], object]] = {}
+        for name, model, inputs, logits_of in models:
+            def forward(model=model, inputs=inputs, logits_of=logits_of) -> Tensor:
+                with autocast(device, amp):
+                    return logits_of(model(inputs)).float()
+
+            def inference(forward=forward) -> None:
+                with torch.no_grad():
+                    forward()
+
+            train[name] = Case(forward, list(model.parameters()))
+            infer[name] = inference
+        timings = time_forward_backward(train, device, warmup, repeats)
+        inference_s = median_times(infer, device, warmup, repeats)
+        for name, model, *_ in models:
+            timing = timings[name]
+            row = {'model': name, 'device': device.type, 'precision': precision,
+                   'batch': batch_size, 'frames': frames}
+            if timing.error:
+                rows.append({**row, 'status': f'failed: {timing.error}'})
+                continue
+            rows.append({**row, 'status': 'ok', 'forward_s': timing.forward_s,
+                         'backward_s': timing.backward_s, 'train_step_s': timing.total_s,
+                         'train_samples_per_s': batch_size / timing.total_s,
+                         'inference_s': inference_s[name],
+                         'inference_samples_per_s': batch_size / inference_s[name],
+                         'train_peak_mib': peak_memory_mib(train[name], device)})
+    return rows
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(prog='python -m benchmarks.model', description=__doc__)
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help='sequences per batch (8 on the CPU, 64 on CUDA)')
+    parser.add_argument('--frames', type=int, default=None,
+                        help='frames per sequence (64 on the CPU, 300 on CUDA)')
+    parser.add_argument('--repeats', type=int, default=5, help='timed repeats, median (5)')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed warm-up steps (2)')
+    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
+                        help="'cpu' or 'cuda' (cpu)")
+    parser.add_argument('--precision', nargs='+', choices=sorted(PRECISIONS), default=None,
+                        help='fp32, and on CUDA bf16/fp16 autocast (fp32 on the CPU, all '
+                             'three on CUDA)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch intra-op threads (default: torch default)')
+    parser.add_argument('--quick', action='store_true',
+                        help='smoke test: batch 2, 16 frames, 1 warm-up, 1 repeat')
+    parser.add_argument('--no-reference', action='store_true',
+                        help='skip the einsum reference implementation')
+    add_output_args(parser, 'model', ', the device appended')
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: no CUDA device is available')
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cuda = device.type == 'cuda'
+    batch_size = args.batch_size or (64 if cuda else 8)
+    frames = args.frames or (300 if cuda else 64)
+    precisions = args.precision or (['fp32', 'bf16', 'fp16'] if cuda else ['fp32'])
+    if not cuda and precisions != ['fp32']:
+        parser.error('--precision: mixed precision is benchmarked on CUDA only')
+    repeats, warmup = args.repeats, args.warmup
+    if args.quick:
+        batch_size, frames, repeats, warmup = 2, 16, 1, 1
+    rows = run(batch_size, frames, repeats, warmup, device, precisions, not args.no_reference)
+    print_table(rows, ['model', 'precision', 'batch', 'frames', 'forward_s', 'backward_s',
+                       'train_samples_per_s', 'inference_samples_per_s', 'train_peak_mib',
+                       'status'])
+    settings = dict(persons=2, joints=25, repeats=repeats, warmup=warmup, quick=args.quick)
+    path = write_csv(f'{args.out}_{device.type}', rows, settings, args.results_dir)
+    print(f'\nwritten {path}')
+
+
+if __name__ == '__main__':
+    main()

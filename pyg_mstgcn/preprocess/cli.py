@@ -1,0 +1,268 @@
+"""Command line: ``python -m preprocess {ntu60,ntu120,kinetics,streams} ...`` (see --help); the
+same as ``python -m pyg_mstgcn.preprocess`` and ``mstgcn-preprocess``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from pyg_mstgcn.preprocess.kinetics import NUM_JOINTS as KINETICS_JOINTS
+from pyg_mstgcn.preprocess.kinetics import NUM_PERSON_OUT, load_kinetics_sample, read_label_file
+from pyg_mstgcn.preprocess.missing import missing_samples, read_name_list
+from pyg_mstgcn.preprocess.ntu import NUM_JOINTS as NTU_JOINTS
+from pyg_mstgcn.preprocess.ntu import NUM_PERSONS, load_ntu_sample
+from pyg_mstgcn.preprocess.pipeline import Sample, Summary, log, write_splits
+from pyg_mstgcn.preprocess.splits import BENCHMARKS, SPLITS, in_dataset, parse_name, split_of
+
+EXAMPLES = """examples:
+  python -m preprocess ntu60 --raw data/nturgbd_raw/nturgb+d_skeletons --out data/ntu60
+  python -m preprocess ntu120 --raw data/nturgbd_raw/nturgb+d_skeletons \\
+      --raw data/nturgbd_raw/nturgb+d_skeletons120 --out data/ntu120
+  python -m preprocess kinetics --raw data/kinetics_raw --out data/kinetics
+  python -m preprocess streams --in data/ntu60
+"""
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--out', required=True, type=Path, metavar='DIR',
+                        help='output folder (created if needed); finished splits already in it '
+                             'are skipped, so an interrupted run can simply be restarted')
+    parser.add_argument('--workers', type=int, default=os.cpu_count() or 1, metavar='N',
+                        help='worker processes (default: all cores, %(default)s here)')
+    parser.add_argument('--max-frames', type=int, default=300, metavar='T',
+                        help='length of the time axis; longer sequences are truncated with a '
+                             'warning naming the sample (default: %(default)s, as the '
+                             'original)')
+    parser.add_argument('--keep-long', action='store_true',
+                        help='keep sequences longer than --max-frames whole: the time axis '
+                             'then grows to the longest sequence')
+    parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='python -m preprocess', epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description='Turns the raw skeleton datasets into training arrays in the layout of '
+                    'the original MST-GCN / 2s-AGCN tools: {train,val}_data_joint.npy '
+                    '(float32 [N, 3, T, V, 2]), {train,val}_label.pkl ((names, labels)) and '
+                    '{train,val}_num_frames.npy, plus summary.json.')
+    commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    for name, help_text in (('ntu60', 'NTU RGB+D 60: benchmarks xsub and xview'),
+                            ('ntu120', 'NTU RGB+D 120: benchmarks xsub and xset')):
+        sub = commands.add_parser(name, help=help_text, description=help_text + '. Writes '
+                                  '{out}/<benchmark>/{train,val}_*; the built-in list of '
+                                  'samples with missing skeletons is left out.')
+        sub.add_argument('--raw', required=True, type=Path, action='append', metavar='DIR',
+                         help='folder of .skeleton files' + (
+                             '; give it twice for the two NTU RGB+D 120 folders (S001-S017, '
+                             'S018-S032)' if name == 'ntu120' else ''))
+        sub.add_argument('--ignore', type=Path, action='append', default=[], metavar='FILE',
+                         help='more sample names to leave out, one per line (repeatable)')
+        _add_common(sub)
+    sub = commands.add_parser('kinetics', help='Kinetics-Skeleton (st-gcn release)',
+                              description='Kinetics-Skeleton: writes {out}/{train,val}_*.')
+    sub.add_argument('--raw', required=True, type=Path, metavar='DIR',
+                     help='folder holding kinetics_train/, kinetics_val/ and '
+                          'kinetics_{train,val}_label.json (a missing part is skipped)')
+    _add_common(sub)
+    sub = commands.add_parser('streams', help='write bone and motion streams to disk',
+                              description='Writes {split}_data_bone.npy, '
+                                          '{split}_data_joint_motion.npy and '
+                                          '{split}_data_bone_motion.npy next to every '
+                                          '{split}_data_joint.npy under DIR (the original '
+                                          "tools' files); existing ones are skipped.")
+    sub.add_argument('--in', dest='input', required=True, type=Path, metavar='DIR',
+                     help='folder searched recursively for *_data_joint.npy')
+    sub.add_argument('--layout', default=None, metavar='NAME',
+                     help='skeleton layout of the bone pairs: ntu-rgb+d or openpose (default: '
+                          'from the number of joints, 25 or 18)')
+    sub.add_argument('--streams', nargs='+', default=None, metavar='STREAM',
+                     choices=('bone', 'joint_motion', 'bone_motion'),
+                     help='streams to write (default: bone joint_motion bone_motion)')
+    sub.add_argument('--chunk', type=int, default=256, metavar='N',
+                     help='samples per chunk held in memory (default: %(default)s)')
+    sub.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    return parser
+
+
+def _first_line_int(path: str) -> int:
+    """The frame count on a ``.skeleton`` file's first line (0 when unreadable)."""
+    try:
+        with open(path, 'rb') as f:
+            return int(f.readline())
+    except (OSError, ValueError):
+        return 0  # the worker reports the problem
+
+
+def _frames_by_index(path: str) -> int:
+    """The largest ``frame_index`` of a Kinetics file + 1 (0 when unreadable)."""
+    try:
+        with open(path, 'rb') as f:
+            found = re.findall(rb'"frame_index"\s*:\s*(\d+)', f.read())
+    except OSError:
+        return 0
+    return max(int(i) for i in found) + 1 if found else 0
+
+
+def _settings(args) -> Dict:
+    return {'max_frames': args.max_frames, 'keep_long': args.keep_long,
+            'workers': args.workers}
+
+
+def run_ntu(dataset: str, args) -> int:
+    """``ntu60`` / ``ntu120``: every benchmark of the dataset from the raw folder(s)."""
+    for folder in args.raw:
+        if not folder.is_dir():
+            log.error(f'input folder {folder} does not exist (expected a folder of '
+                      f'.skeleton files)')
+            return 2
+    summary = Summary(dataset, [str(p) for p in args.raw], str(args.out),
+                      dict(_settings(args), ignore=[str(p) for p in args.ignore]))
+    missing = missing_samples(dataset)
+    ignored = frozenset().union(*(read_name_list(p) for p in args.ignore))
+    seen = set()
+    samples: List[Sample] = []
+    for folder in args.raw:
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            name = entry.name
+            if not name.endswith('.skeleton') or not entry.is_file():
+                continue
+            try:
+                info = parse_name(name)
+            except ValueError as error:
+                log.warning(f'{entry.path}: {error} -> left out')
+                summary.skip('not an NTU sample name')
+                summary.skipped_files.append({'file': entry.path,
+                                              'reason': 'not an NTU sample name',
+                                              'severity': 'warning', 'message': str(error)})
+                continue
+            if name in seen:
+                log.warning(f'{entry.path}: a file of this name was found in an earlier '
+                            f'--raw folder -> left out')
+                summary.skip('duplicate name')
+                continue
+            seen.add(name)
+            stem = name[:-len('.skeleton')]
+            if not in_dataset(info, dataset):
+                summary.skip(f'not part of {dataset}')
+            elif stem in missing:
+                summary.skip('on the missing-skeleton list')
+            elif stem in ignored:
+                summary.skip('on an --ignore list')
+            else:
+                targets = tuple(f'{benchmark}/{split_of(info, dataset, benchmark)}'
+                                for benchmark in BENCHMARKS[dataset])
+                samples.append(Sample(entry.path, name, info.label, targets))
+    outside = summary.skipped.get(f'not part of {dataset}', 0)
+    if outside:
+        log.warning(f'{outside} files are not part of {dataset} (setup or action number out '
+                    f'of range) -> left out')
+    log.info(f'{dataset}: {len(samples)} samples to use, {sum(summary.skipped.values())} '
+             f'left out by name')
+    targets = {f'{benchmark}/{split}': (args.out / benchmark, split)
+               for benchmark in BENCHMARKS[dataset] for split in SPLITS}
+    write_splits(samples, targets, summary, load_ntu_sample,
+                 (3, NTU_JOINTS, NUM_PERSONS), max(1, args.workers), args.max_frames,
+                 _first_line_int if args.keep_long else None, not args.no_progress)
+    return _finish(summary, args.out)
+
+
+def run_kinetics(args) -> int:
+    """``kinetics``: the train and val parts found in the raw folder."""
+    if not args.raw.is_dir():
+        log.error(f'input folder {args.raw} does not exist (expected the folder holding '
+                  f'kinetics_train/, kinetics_val/ and their label files)')
+        return 2
+    summary = Summary('kinetics', [str(args.raw)], str(args.out), _settings(args))
+    samples: List[Sample] = []
+    targets = {}
+    for split in SPLITS:
+        folder = args.raw / f'kinetics_{split}'
+        label_file = args.raw / f'kinetics_{split}_label.json'
+        if not folder.is_dir():
+            log.warning(f'{folder} does not exist: no {split} split')
+            continue
+        try:
+            labels = read_label_file(label_file)
+        except (OSError, ValueError) as error:
+            log.error(f'{split}: cannot use the label file: {error}')
+            summary.splits[split] = {'status': f'not written: {error}', 'written': 0}
+            continue
+        targets[split] = (args.out, split)
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if not entry.name.endswith('.json') or not entry.is_file():
+                continue
+            clip = entry.name[:-len('.json')]
+            if clip not in labels:
+                log.warning(f'{entry.path}: not in {label_file.name} -> left out')
+                summary.skip('not in the label file')
+                summary.skipped_files.append({'file': entry.path,
+                                              'reason': 'not in the label file',
+                                              'severity': 'warning',
+                                              'message': f'not in {label_file}'})
+                continue
+            has_skeleton, label = labels[clip]
+            if has_skeleton:
+                samples.append(Sample(entry.path, entry.name, label, (split, ), (label, )))
+            else:
+                summary.skip('has_skeleton false in the label file')
+    if targets:
+        write_splits(samples, targets, summary, load_kinetics_sample,
+                     (3, KINETICS_JOINTS, NUM_PERSON_OUT), max(1, args.workers),
+                     args.max_frames, _frames_by_index if args.keep_long else None,
+                     not args.no_progress)
+    else:
+        log.error(f'no kinetics_train/ or kinetics_val/ folder with its label file in '
+                  f'{args.raw}')
+    return _finish(summary, args.out)
+
+
+def _finish(summary: Summary, out: Path) -> int:
+    """Prints and saves the summary; the exit status (1 when nothing is written or
+    complete)."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = summary.save(out)
+    print(summary.report())
+    print(f'summary written to {path}')
+    done = summary.written or any(split['status'].startswith('already')
+                                  for split in summary.splits.values())
+    if not done:
+        log.error('nothing could be written')
+    return 0 if done else 1
+
+
+def run_streams(args) -> int:
+    from pyg_mstgcn.preprocess.streams import write_streams
+    return write_streams(args.input, args.layout, args.streams, args.chunk,
+                         progress=not args.no_progress)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for option in ('workers', 'max_frames', 'chunk'):
+        if getattr(args, option, 1) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be at least 1")
+    for path in getattr(args, 'ignore', []):
+        if not path.is_file():
+            parser.error(f'--ignore {path}: no such file')
+    logging.basicConfig(level=logging.INFO, format='%(levelname)s: %(message)s',
+                        stream=sys.stderr)
+    try:
+        if args.command in ('ntu60', 'ntu120'):
+            return run_ntu(args.command, args)
+        if args.command == 'kinetics':
+            return run_kinetics(args)
+        return run_streams(args)
+    except KeyboardInterrupt:
+        log.error('interrupted: finished splits are kept; run the same command again to go on')
+        return 130
+    except OSError as error:  # the output folder cannot be written, the disk is full...
+        log.error(f'cannot go on: {error}')
+        return 1
+
