@@ -1,12 +1,14 @@
 """Skeleton layouts and the spatial partition (identity, inward, outward)."""
+import ast
 import re
 
 import pytest
 import torch
 
-from conftest import REFERENCE, shared_path
+from conftest import REFERENCE, ROOT, shared_path
 from pyg_mstgcn.graph import (COCO, LAYOUTS, NTU_RGB_D, OPENPOSE, SUBSETS, SkeletonLayout,
-                              get_layout, skeleton_edges, spatial_partition)
+                              full_edges, get_layout, skeleton_edges, spatial_partition,
+                              support_edges)
 
 # name, joints, centre
 LAYOUT_FACTS = [('ntu-rgb+d', 25, 20), ('openpose', 18, 1), ('coco', 17, 0)]
@@ -222,3 +224,32 @@ def test_layout_errors():
         SkeletonLayout.from_edges([(0, 1, 2)], center=0)
     with pytest.raises(ValueError, match='defines no body parts'):
         SkeletonLayout('plain', 2, ((1, 0), ), center=0).part_of_joint
+
+
+def test_edge_sets_are_graph_level():
+    """support_edges and full_edges live in pyg_mstgcn.graph (still importable from
+    pyg_mstgcn.data); the support of the skeleton gives the skeleton's edges, self-loops
+    included; pyg_mstgcn.models imports nothing from pyg_mstgcn.data."""
+    import pyg_mstgcn.data
+
+    assert pyg_mstgcn.data.full_edges is full_edges
+    assert pyg_mstgcn.data.support_edges is support_edges
+    assert full_edges.__module__ == support_edges.__module__ == 'pyg_mstgcn.graph.edges'
+    V = NTU_RGB_D.num_joints
+    edge_index, template = support_edges(spatial_partition('ntu').abs().sum(0) != 0, 2 * V)
+    one, _ = skeleton_edges('ntu')
+    assert torch.equal(edge_index[:, :one.size(1)], one)
+    assert torch.equal(edge_index[:, one.size(1):], one + V)
+    assert torch.equal(template, edge_index[0] % V * V + edge_index[1] % V)
+    assert int((edge_index[0] == edge_index[1]).sum()) == 2 * V
+    assert full_edges(2 * V, V)[0].size(1) == 2 * V * V
+    for path in sorted((ROOT / 'pyg_mstgcn' / 'models').glob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                modules = [node.module or '']
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            assert not any(m == 'pyg_mstgcn.data' or m.startswith('pyg_mstgcn.data.')
+                           for m in modules), f'{path.name} imports {modules}'

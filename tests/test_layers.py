@@ -1,18 +1,21 @@
 """The MST-GCN layers: SpatialGraphConv (dense and sparse backends, every adjacency input
-PyG accepts), the spatial, temporal and attention layers, and every block type x attention."""
+PyG accepts), the spatial, temporal and attention layers, the block options and name tables,
+and every block type x attention."""
+import inspect
+import warnings
 
 import pytest
 import torch
 from torch_geometric import EdgeIndex
 from torch_geometric.typing import WITH_TORCH_SPARSE, SparseTensor
 
-from pyg_mstgcn.data import full_edges
-from pyg_mstgcn.graph import NTU_RGB_D, skeleton_edges, spatial_partition
-from pyg_mstgcn.nn import (ACTIVATIONS, ATTENTIONS, BLOCK_TYPES, LAYER_TYPES, AttentionLayer,
-                           BottleneckGraphLayer, BottleneckTemporalLayer, MSTGCNBlock,
-                           MultiScaleGraphLayer, MultiScaleTemporalLayer, PlainGraphLayer,
-                           PlainTemporalLayer, SeparableGraphLayer, SeparableTemporalLayer,
-                           SpatialGraphConv, activation, subset_spmm)
+from pyg_mstgcn.graph import NTU_RGB_D, full_edges, skeleton_edges, spatial_partition
+from pyg_mstgcn.nn import (ACTIVATIONS, ADJACENCY_MODES, ATTENTIONS, BACKENDS, BLOCK_TYPES,
+                           LAYER_TYPES, AttentionLayer, BlockOptions, BottleneckGraphLayer,
+                           BottleneckTemporalLayer, MSTGCNBlock, MultiScaleGraphLayer,
+                           MultiScaleTemporalLayer, PlainGraphLayer, PlainTemporalLayer,
+                           SeparableGraphLayer, SeparableTemporalLayer, SpatialGraphConv,
+                           activation, make_attention, subset_spmm)
 
 V = 25
 INPUTS = ['edge_index', 'edge_index_shuffled', 'edge_index_no_template', 'EdgeIndex',
@@ -277,6 +280,61 @@ def test_spatial_conv_errors():
         SpatialGraphConv(4, 6, 'humanoid')
 
 
+def no_warnings():
+    """Inside warnings.catch_warnings(): every warning is an error, except PyTorch's notice
+    that CSR support is in beta (shown once per process, so it depends on test order)."""
+    warnings.simplefilter('error')
+    warnings.filterwarnings('ignore', message='Sparse CSR tensor support is in beta')
+
+
+def test_sparse_backend_warns_without_self_loops():
+    """On the sparse backend a node without a self-loop loses its own features (the identity
+    subset): an edge_index or EdgeIndex with fewer self-loops than nodes warns and says what to
+    do; the support graphs, a graph given its loops by PyG, the dense backend and a partition
+    that does not weigh self-loops do not warn."""
+    from torch_geometric.utils import add_self_loops
+
+    conv = SpatialGraphConv(4, 6, 'ntu', backend='sparse')
+    edge_index, _ = support_graph('skeleton', 2)
+    bones = edge_index[:, edge_index[0] != edge_index[1]]
+    x = torch.randn(2 * V, 4, 3)
+    for graph in (bones, EdgeIndex(bones, sparse_size=(2 * V, 2 * V)),
+                  torch.cat([bones, torch.arange(V).repeat(2, 1)], dim=1)):
+        with pytest.warns(UserWarning, match=r'SpatialGraphConv: edge_index holds \d+ '
+                                             r'self-loops for 50 nodes, .*identity subset.*'
+                                             r'add_self_loops.*skeleton_graph or '
+                                             r'support_edges'):
+            conv(x, graph)
+    A = spatial_partition('ntu')
+    A[0] = 0  # no subset weighs a joint's own features
+    no_loops = SpatialGraphConv(4, 6, A, backend='sparse')
+    assert conv.needs_self_loops and not no_loops.needs_self_loops
+    with warnings.catch_warnings():
+        no_warnings()
+        conv(x, add_self_loops(bones, num_nodes=2 * V)[0])
+        for adjacency in ('full', 'skeleton'):
+            graph, template = support_graph(adjacency, 2)
+            conv(x, graph, template)
+            conv(x, EdgeIndex(graph, sparse_size=(2 * V, 2 * V)), template)
+        SpatialGraphConv(4, 6, 'ntu', backend='dense')(x, bones)
+        no_loops(x, bones)
+
+
+@pytest.mark.parametrize('adjacency', ['full', 'skeleton'])
+def test_model_graphs_do_not_warn(adjacency):
+    """The model's own graphs (all joint pairs, or the batch's skeleton edges) hold every
+    self-loop: the sparse model runs without a warning."""
+    from pyg_mstgcn.data import from_dense
+    from pyg_mstgcn.models import MSTGCN
+
+    model = MSTGCN(5, blocks=[[3, 8, False, 1], [8, 8, True, 1]], kernel_size=3,
+                   backend='sparse', adjacency=adjacency).eval()
+    batch = from_dense(torch.randn(2, 3, 6, V, 2), 'ntu')
+    with warnings.catch_warnings(), torch.no_grad():
+        no_warnings()
+        assert model(batch).shape == (2, 5)
+
+
 def test_subset_spmm_gradients():
     """The fused SpMM equals the scatter formula and passes gradcheck, duplicate edges
     included."""
@@ -442,7 +500,8 @@ def test_unknown_names_list_valid_ones():
     with pytest.raises(ValueError, match="unknown attention 'se'; valid names: stcja, stja, "
                                          "ca, fa, ja, pa"):
         AttentionLayer(8, 'se', V)
-    with pytest.raises(ValueError, match="unknown attention 'se'"):
+    with pytest.raises(ValueError, match="attention must be one of 'stcja', 'stja', 'ca', "
+                                         r"'fa', 'ja', 'pa' or null \(got 'se'\)"):
         MSTGCNBlock(8, 8, 'ntu', attention='se')
     with pytest.raises(ValueError, match=r"part attention \('pa'\) needs body parts"):
         AttentionLayer(8, 'pa', V)
@@ -451,9 +510,9 @@ def test_unknown_names_list_valid_ones():
         MultiScaleGraphLayer(8, 8, 'ntu', layer_type='normal')
     with pytest.raises(ValueError, match="MultiScaleTemporalLayer: unknown layer_type 'dw'"):
         MultiScaleTemporalLayer(8, layer_type='dw')
-    assert LAYER_TYPES == ('basic', 'sep')
-    with pytest.raises(ValueError, match="unknown block_type 'resnet'; valid types: basic, "
-                                         "bottle, sep, ms, ms_bottle"):
+    assert tuple(LAYER_TYPES) == ('basic', 'sep')
+    with pytest.raises(ValueError, match="block_type must be one of 'basic', 'bottle', 'sep', "
+                                         r"'ms', 'ms_bottle' \(got 'resnet'\)"):
         MSTGCNBlock(8, 8, 'ntu', block_type='resnet')
     with pytest.raises(ValueError, match="unknown activation 'gelu'; valid names: relu, "
                                          "hswish, swish"):
@@ -464,6 +523,172 @@ def test_unknown_names_list_valid_ones():
     assert set(ACTIVATIONS) == {'relu', 'hswish', 'swish'}
     assert torch.allclose(activation('swish')(x), x * torch.sigmoid(x))
     assert torch.allclose(activation('hswish')(x), torch.nn.functional.hardswish(x))
+
+
+BAD_OPTIONS = [
+    ('block_type', 'msx', r"block_type must be one of 'basic', 'bottle', 'sep', 'ms', "
+                          r"'ms_bottle' \(got 'msx'\)"),
+    ('layer_type', 'normal', r"layer_type must be one of 'basic', 'sep' \(got 'normal'\)"),
+    ('attention', 'se', r"attention must be one of 'stcja', 'stja', 'ca', 'fa', 'ja', 'pa' or "
+                        r"null \(got 'se'\)"),
+    ('s_scale', 0, r's_scale must be a positive integer \(got 0\)'),
+    ('t_scale', 2.0, r't_scale must be a positive integer \(got 2.0\)'),
+    ('kernel_size', 4, r'kernel_size must be a positive odd integer \(got 4\)'),
+    ('kernel_size', True, r'kernel_size must be a positive odd integer \(got True\)'),
+    ('reduct_ratio', -2, r'reduct_ratio must be a positive integer \(got -2\)'),
+    ('expand_ratio', -1, r'expand_ratio must be a non-negative integer \(got -1\)'),
+    ('act', 'gelu', r"act must be one of 'relu', 'hswish', 'swish' \(got 'gelu'\)"),
+    ('bias', 'yes', r"bias must be true or false \(got 'yes'\)"),
+    ('bias', 1, r'bias must be true or false \(got 1\)'),
+    ('parts', [[0, 1], []], r'parts must be a list of body parts, each a non-empty list of '
+                            r'joint indices or null \(got \[\[0, 1\], \[\]\]\)'),
+    ('parts', [[0, -1]], r'parts must be a list of body parts'),
+    ('parts', 'arms', r"parts must be a list of body parts.* \(got 'arms'\)"),
+    ('adjacency', 'bones', r"adjacency must be one of 'full', 'skeleton' \(got 'bones'\)"),
+    ('backend', 'cuda', r"backend must be one of 'dense', 'sparse' \(got 'cuda'\)"),
+]
+
+
+@pytest.mark.parametrize('name,value,message', BAD_OPTIONS,
+                         ids=[f'{n}={v!r}' for n, v, _ in BAD_OPTIONS])
+def test_block_options_refuse_bad_values(name, value, message):
+    """A bad option is a one-line ValueError that starts with the option's name, says what is
+    allowed and gives the value got, however the option arrives."""
+    with pytest.raises(ValueError, match=message) as info:
+        BlockOptions(**{name: value})
+    assert str(info.value).startswith(f'{name} must be ') and '\n' not in str(info.value)
+    with pytest.raises(ValueError, match=message):
+        BlockOptions().replace(**{name: value})
+    with pytest.raises(ValueError, match=message):
+        MSTGCNBlock(8, 8, 'ntu', **{name: value})
+
+
+def test_block_options_defaults_and_allowed_names():
+    """The defaults are the original network's; every name of the tables is accepted (and a
+    name added to a table at once); parts become a tuple of tuples; the options are frozen."""
+    assert BlockOptions() == BlockOptions(
+        block_type='ms', layer_type='basic', attention=None, s_scale=4, t_scale=4,
+        kernel_size=9, reduct_ratio=2, expand_ratio=0, act='relu', bias=True, parts=None,
+        adjacency='full', backend='dense')
+    assert BlockOptions.names() == ('block_type', 'layer_type', 'attention', 's_scale',
+                                    't_scale', 'kernel_size', 'reduct_ratio', 'expand_ratio',
+                                    'act', 'bias', 'parts', 'adjacency', 'backend')
+    for option, table in (('block_type', BLOCK_TYPES), ('layer_type', LAYER_TYPES),
+                          ('attention', ATTENTIONS), ('act', ACTIVATIONS),
+                          ('adjacency', ADJACENCY_MODES), ('backend', BACKENDS)):
+        for name in table:
+            assert getattr(BlockOptions(**{option: name}), option) == name
+    options = BlockOptions(parts=[[0, 1], (2, )], s_scale=2)
+    assert options.parts == ((0, 1), (2, ))
+    assert options == BlockOptions(parts=((0, 1), (2, )), s_scale=2) and hash(options)
+    assert options.to_dict()['parts'] == [[0, 1], [2]]
+    assert options.replace(s_scale=8).s_scale == 8 and options.s_scale == 2
+    with pytest.raises(AttributeError):
+        options.s_scale = 8
+
+
+def test_unknown_option_names_suggest_the_closest():
+    """Unknown option names are named with the closest valid one and the valid list."""
+    with pytest.raises(ValueError, match=r"^BlockOptions: unknown option 'atention' \(did you "
+                                         r"mean 'attention'\?\); valid options: block_type, "
+                                         r"layer_type, attention, s_scale"):
+        BlockOptions.from_kwargs(atention='stcja')
+    with pytest.raises(ValueError, match=r"unknown options 'kernel' \(did you mean "
+                                         r"'kernel_size'\?\), 'zzz'; valid options: "):
+        MSTGCNBlock(8, 8, 'ntu', kernel=3, zzz=1)
+    assert BlockOptions.from_kwargs(attention='ca') == BlockOptions(attention='ca')
+
+
+def test_block_takes_options_and_keywords():
+    """MSTGCNBlock takes a BlockOptions, keywords, or both (keywords win), and keeps the
+    result as .options; the same options give the same block."""
+    options = BlockOptions(block_type='bottle', kernel_size=3, attention='ca')
+    torch.manual_seed(0)
+    a = MSTGCNBlock(8, 16, 'ntu', stride=2, options=options)
+    torch.manual_seed(0)
+    b = MSTGCNBlock(8, 16, 'ntu', stride=2, block_type='bottle', kernel_size=3,
+                    attention='ca')
+    assert a.options == b.options == options
+    state_a, state_b = a.state_dict(), b.state_dict()
+    assert state_a.keys() == state_b.keys()
+    assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+    c = MSTGCNBlock(8, 16, 'ntu', options=options, attention=None)
+    assert c.attention is None and isinstance(c.spatial, BottleneckGraphLayer)
+    assert c.options == options.replace(attention=None)
+    with pytest.raises(ValueError, match=r'options must be a BlockOptions \(got dict\)'):
+        MSTGCNBlock(8, 8, 'ntu', options={'block_type': 'ms'})
+
+
+BLOCK_LAYERS = {'basic': (PlainGraphLayer, PlainTemporalLayer, None),
+                'bottle': (BottleneckGraphLayer, BottleneckTemporalLayer, 1),
+                'sep': (SeparableGraphLayer, SeparableTemporalLayer, None),
+                'ms': (MultiScaleGraphLayer, MultiScaleTemporalLayer, 4),
+                'ms_bottle': (BottleneckGraphLayer, BottleneckTemporalLayer, 4)}
+
+
+def test_tables_build_with_keywords_only():
+    """The factories of BLOCK_TYPES and LAYER_TYPES refuse positional arguments (so a moved
+    argument cannot land in the wrong place) and build the layers their names say."""
+    assert set(BLOCK_LAYERS) == set(BLOCK_TYPES)
+    A = spatial_partition('ntu')
+    options = BlockOptions(kernel_size=3)
+    for name, layers in BLOCK_TYPES.items():
+        with pytest.raises(TypeError):
+            layers.spatial(8, 16, A, True, options)
+        with pytest.raises(TypeError):
+            layers.temporal(16, 2, True, options)
+        spatial = layers.spatial(in_channels=8, out_channels=16, partition=A, residual=True,
+                                 options=options)
+        temporal = layers.temporal(channels=16, stride=2, residual=True, options=options)
+        spatial_cls, temporal_cls, scales = BLOCK_LAYERS[name]
+        assert type(spatial) is spatial_cls and type(temporal) is temporal_cls
+        assert spatial.out_channels == 16 and temporal.channels == 16
+        if scales is not None:
+            assert len(spatial.scales) == len(temporal.scales) == scales
+    for name, branches in LAYER_TYPES.items():
+        with pytest.raises(TypeError):
+            branches.spatial(4, 4, A, 0, 'relu')
+        with pytest.raises(TypeError):
+            branches.temporal(4, 3, 1, 0, 'relu')
+        spatial = branches.spatial(in_channels=4, out_channels=4, layout=A, expand_ratio=0,
+                                   act='relu', backend='sparse')
+        temporal = branches.temporal(channels=4, kernel_size=3, stride=1, expand_ratio=0,
+                                     act='relu')
+        assert spatial.conv.backend == 'sparse'
+        assert (type(temporal) is SeparableTemporalLayer) == (name == 'sep')
+
+
+def test_attentions_take_only_the_arguments_they_name(monkeypatch):
+    """ATTENTIONS maps names to classes (stja: stcja without the channel term); each is given
+    only the arguments its signature names, so a new entry needs no catch-all."""
+    available = {'channels', 'num_joints', 'parts', 'reduct_ratio', 'bias'}
+    for kind, make in ATTENTIONS.items():
+        named = set(inspect.signature(make).parameters)
+        assert named & available and named - available <= {'channel_term'}, kind
+    assert make_attention('stcja', 8, V).conv_c is not None
+    assert make_attention('stja', 8, V).conv_c is None
+
+    class UniformGate(torch.nn.Module):
+        def __init__(self, num_joints):
+            super().__init__()
+            self.num_joints = num_joints
+
+        def forward(self, x):
+            return torch.ones_like(x[:, :1, :1])
+
+    monkeypatch.setitem(ATTENTIONS, 'uniform', UniformGate)
+    block = MSTGCNBlock(8, 8, 'ntu', attention='uniform', kernel_size=3)
+    assert isinstance(block.attention.gate, UniformGate) and block.attention.gate.num_joints == V
+
+
+def test_plain_temporal_layer_convolution():
+    """The plain temporal layer's convolution comes from temporal_conv: a Conv1d with 'same'
+    padding, keys conv.weight and conv.bias."""
+    layer = PlainTemporalLayer(8, kernel_size=5, stride=2)
+    assert type(layer.conv) is torch.nn.Conv1d
+    assert layer.conv.padding == (2, ) and layer.conv.stride == (2, )
+    assert {'conv.weight', 'conv.bias'} <= set(layer.state_dict())
+    assert layer.conv.weight.shape == (8, 8, 5)
 
 
 def test_layer_input_checks():
@@ -495,12 +720,13 @@ def randomize_(module, seed):
     return module
 
 
-BLOCK_CASES = [(b, l) for b in BLOCK_TYPES for l in (LAYER_TYPES if b == 'ms' else ('basic', ))]
+BLOCK_CASES = [(b, layer) for b in BLOCK_TYPES
+               for layer in (LAYER_TYPES if b == 'ms' else ('basic', ))]
 
 
 @pytest.mark.parametrize('attention', [None, *ATTENTIONS])
 @pytest.mark.parametrize('block_type,layer_type', BLOCK_CASES,
-                         ids=[f'{b}-{l}' for b, l in BLOCK_CASES])
+                         ids=[f'{b}-{layer}' for b, layer in BLOCK_CASES])
 def test_block(block_type, layer_type, attention):
     """Every block type x attention: [N, 8, T] -> [N, 16, T / 2] for both backends and both
     adjacency modes, with dense == sparse in eval mode (float64)."""

@@ -1,16 +1,19 @@
 """The MSTGCN network: parameter counts of the original, the default NTU network, forward on
-PyG batches, dense vs sparse gradients, the factory and input checks."""
+PyG batches, dense vs sparse gradients, the factory, argument and input checks, and the
+configuration round trip."""
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 from torch_geometric.data import Batch
 from torch_geometric.loader import DataLoader
 
 from conftest import shared_path
 from pyg_mstgcn.data import skeleton_graph
+from pyg_mstgcn.graph import SkeletonLayout, get_layout
 from pyg_mstgcn.models import DEFAULT_BLOCKS, MSTGCN, build_model, model_options
-from pyg_mstgcn.nn import (MultiScaleGraphLayer, MultiScaleTemporalLayer, PlainGraphLayer,
-                           PlainTemporalLayer, SpatialGraphConv)
+from pyg_mstgcn.nn import (BlockOptions, MultiScaleGraphLayer, MultiScaleTemporalLayer,
+                           PlainGraphLayer, PlainTemporalLayer, SpatialGraphConv)
 
 SMALL_BLOCKS = [[3, 16, False, 1], [16, 16, True, 1], [16, 32, True, 2]]
 DATASETS = {'ntu60': (60, 'ntu-rgb+d'), 'ntu120': (120, 'ntu-rgb+d'),
@@ -199,8 +202,10 @@ def test_build_model():
     model = build_model({'num_classes': 7, 'blocks': SMALL_BLOCKS, 'attention': 'ca'})
     assert isinstance(model, MSTGCN) and model.num_classes == 7
     assert num_params(model) == num_params(MSTGCN(7, blocks=SMALL_BLOCKS, attention='ca'))
-    with pytest.raises(ValueError, match='unknown model option\\(s\\) atten, num_class; valid '
-                                         'options: num_classes, layout, in_channels') as info:
+    with pytest.raises(ValueError, match="unknown options 'num_class' \\(did you mean "
+                                         "'num_classes'\\?\\), 'atten' \\(did you mean "
+                                         "'attention'\\?\\); valid options: num_classes, "
+                                         "layout, in_channels") as info:
         build_model({'num_class': 7, 'atten': 'ca'})
     for name in ('block_type', 'attention', 'backend', 'adjacency'):
         assert name in str(info.value)
@@ -218,12 +223,98 @@ def test_model_option_errors():
         MSTGCN(5, in_channels=2, blocks=SMALL_BLOCKS)
     with pytest.raises(ValueError, match='block 2 takes 8 channels but block 1 gives 16'):
         MSTGCN(5, blocks=[[3, 16, False, 1], [16, 16, True, 1], [8, 32, True, 2]])
-    with pytest.raises(ValueError, match="unknown block_type 'resnet'"):
+    with pytest.raises(ValueError, match=r"block_type must be one of .* \(got 'resnet'\)"):
         MSTGCN(5, blocks=SMALL_BLOCKS, block_type='resnet')
-    with pytest.raises(ValueError, match="unknown backend 'gpu'"):
+    with pytest.raises(ValueError, match=r"backend must be one of 'dense', 'sparse' "
+                                         r"\(got 'gpu'\)"):
         MSTGCN(5, blocks=SMALL_BLOCKS, backend='gpu')
     with pytest.raises(ValueError, match='unknown skeleton layout'):
         MSTGCN(5, layout='smpl')
+
+
+BAD_MODEL_ARGS = [
+    (dict(num_classes=-3), r'num_classes must be a positive integer \(got -3\)'),
+    (dict(num_classes=2.5), r'num_classes must be a positive integer \(got 2.5\)'),
+    (dict(num_classes=5, in_channels=0), r'in_channels must be a positive integer \(got 0\)'),
+    (dict(num_classes=5, num_person=True),
+     r'num_person must be a positive integer \(got True\)'),
+    (dict(num_classes=5, blocks=[]), r'blocks must be a non-empty list of rows \[C_in, C_out, '
+                                     r'residual, stride\] \(got \[\]\)'),
+    (dict(num_classes=5, blocks=[[3, 16, 0, 1]]),
+     r'block row 0: residual must be true or false \(got 0\)'),
+    (dict(num_classes=5, blocks=[[3, 16, False, 1], [16, -16, True, 1]]),
+     r'block row 1: C_out must be a positive integer \(got -16\)'),
+    (dict(num_classes=5, blocks=[[3, 16, False, 1.5]]),
+     r'block row 0: stride must be a positive integer \(got 1.5\)'),
+    (dict(num_classes=5, kernel_size=4), r'kernel_size must be a positive odd integer '
+                                         r'\(got 4\)'),
+    (dict(num_classes=5, attention='pa', parts=[[0, 1]]),
+     r"layout 'ntu-rgb\+d': body parts must list every joint exactly once"),
+]
+
+
+@pytest.mark.parametrize('kwargs,message', BAD_MODEL_ARGS,
+                         ids=[m.split(' ')[0] for _, m in BAD_MODEL_ARGS])
+def test_model_argument_errors(kwargs, message):
+    """The model's own arguments and its block options are checked before anything is built,
+    each with a one-line error that names the argument, what it accepts and the value got."""
+    with pytest.raises(ValueError, match=message) as info:
+        MSTGCN(**kwargs)
+    assert '\n' not in str(info.value)
+
+
+def test_unknown_model_options_suggest_the_closest():
+    """A misspelt option is named with a suggestion among every argument of the model."""
+    with pytest.raises(ValueError, match=r"^MSTGCN: unknown option 'atention' \(did you mean "
+                                         r"'attention'\?\); valid options: num_classes, "
+                                         r"layout, in_channels, num_person, blocks, "
+                                         r"block_type, "):
+        MSTGCN(5, atention='ca')
+    with pytest.raises(ValueError, match=r"unknown option 'blcoks' \(did you mean "
+                                         r"'blocks'\?\)"):
+        MSTGCN(5, blcoks=SMALL_BLOCKS)
+
+
+CUSTOM_LAYOUT = SkeletonLayout.from_edges([(0, 1), (1, 2), (1, 3), (3, 4)], center=1,
+                                          name='tiny', parts=[[0, 1], [2], [3, 4]])
+CONFIG_CASES = {
+    'default': dict(num_classes=60),
+    'stcja': dict(num_classes=60, attention='stcja'),
+    'openpose-parts': dict(num_classes=400, layout='kinetics', attention='pa',
+                           parts=[[0, 1, 14, 15, 16, 17], [2, 3, 4, 5, 6, 7],
+                                  [8, 9, 10, 11, 12, 13]], blocks=SMALL_BLOCKS, kernel_size=3),
+    'sparse': dict(num_classes=5, blocks=SMALL_BLOCKS, backend='sparse', adjacency='skeleton',
+                   act='hswish'),
+    'bottle': dict(num_classes=5, in_channels=2, num_person=1, block_type='bottle',
+                   blocks=[[2, 16, False, 1], [16, 16, True, 1], [16, 32, True, 2]]),
+    'custom-layout': dict(num_classes=3, layout=CUSTOM_LAYOUT, blocks=SMALL_BLOCKS,
+                          attention='pa', block_type='sep', expand_ratio=2),
+}
+
+
+@pytest.mark.parametrize('name', list(CONFIG_CASES))
+def test_config_rebuilds_the_network(name):
+    """model.config() gives every constructor argument (plain values for built-in layouts);
+    MSTGCN(**config) has the same state-dict keys and shapes and the same config."""
+    kwargs = CONFIG_CASES[name]
+    model = MSTGCN(**kwargs)
+    config = model.config()
+    assert list(config) == ['num_classes', 'layout', 'in_channels', 'num_person', 'blocks',
+                            *BlockOptions.names()]
+    assert model.options == BlockOptions(**{k: v for k, v in kwargs.items()
+                                            if k in BlockOptions.names()})
+    for key, value in kwargs.items():
+        if key != 'layout':
+            assert config[key] == value, key
+    if isinstance(kwargs.get('layout', 'ntu'), str):
+        assert config['layout'] == get_layout(kwargs.get('layout', 'ntu')).name
+        assert yaml.safe_load(yaml.safe_dump(config)) == config  # plain values only
+    else:
+        assert config['layout'] is kwargs['layout']
+    again = MSTGCN(**config)
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    assert {k: v.shape for k, v in again.state_dict().items()} == shapes
+    assert again.config() == config
 
 
 def test_bad_input_is_refused():

@@ -32,8 +32,8 @@ position in the dataset) as well: over preprocessed arrays in the original layou
 from pyg_mstgcn.data.datasets import SkeletonArrayDataset, SkeletonDataset
 from pyg_mstgcn.io import read_labels  # the label file format, defined with the others
 from pyg_mstgcn.data.pyskl import PoseAnnotationDataset
-from pyg_mstgcn.data.skeleton import (from_dense, full_edges, skeleton_graph, support_edges,
-                                      to_dense)
+from pyg_mstgcn.data.skeleton import from_dense, skeleton_graph, to_dense
+from pyg_mstgcn.graph import full_edges, support_edges  # graph-level; kept here for old imports
 from pyg_mstgcn.data.streams import STREAMS, bone, make_stream, motion
 from pyg_mstgcn.data.synthetic import make_synthetic
 from pyg_mstgcn.data.transforms import (TRANSFORMS, Compose, Transform, build_transforms,

@@ -24,7 +24,8 @@ def _template(layout: SkeletonLayout, num_person: int) -> Tuple[Tensor, Tensor, 
 
 
 #: The most values per joint and frame a skeleton sequence is taken to have (coordinates, a
-#: confidence score, room for more features); a larger axis 1 means the axes are misplaced.
+#: confidence score, room for more features); a larger axis 1 means the axes are misplaced, and
+#: so does one beyond 4 values that is longer than the time axis.
 MAX_CHANNELS = 16
 
 _AXES = 'NCTVM'
@@ -53,15 +54,17 @@ def _guess_axes(shape: Sequence[int], num_joints: int) -> Optional[str]:
 def check_sequence_shape(shape: Sequence[int], layout: LayoutLike, where: str) -> None:
     r"""Raises a :class:`ValueError` unless :obj:`shape` is that of skeleton sequences
     ``[N, C, T, V, M]`` of :obj:`layout`: five axes, the layout's :math:`V` joints on axis 3
-    and at most :data:`MAX_CHANNELS` values per joint on axis 1. When the axes are in another
-    order, the message names the order found and the transpose that fixes it."""
+    and at most :data:`MAX_CHANNELS` values per joint on axis 1 (beyond 4, no more than the
+    frames on axis 2). When the axes are in another order, the message names the order found
+    and the transpose that fixes it."""
     layout = get_layout(layout)
     shape, V = tuple(int(n) for n in shape), layout.num_joints
     expected = (f"expected [N, C, T, V, M] skeleton sequences (C <= {MAX_CHANNELS} values per "
                 f"joint, V = {V} joints of layout '{layout.name}')")
     if len(shape) != 5:
         raise ValueError(f'{where} holds an array of shape {list(shape)}; {expected}')
-    if shape[3] == V and shape[1] <= MAX_CHANNELS:
+    C, T = shape[1], shape[2]
+    if shape[3] == V and C <= MAX_CHANNELS and (C <= 4 or C <= T):
         return
     found = _guess_axes(shape, V)
     if found is None:
@@ -129,40 +132,6 @@ def to_dense(batch: Union[Data, Batch], num_joints: int) -> Tensor:
         raise ValueError(f"{num_nodes} nodes do not form graphs of {M} persons x "
                          f"{num_joints} joints")
     return batch.x.view(N, M, num_joints, C, T).permute(0, 3, 4, 2, 1)
-
-
-def support_edges(support: Tensor, num_nodes: int) -> Tuple[Tensor, Tensor]:
-    r"""The joint pairs of a support, repeated for every skeleton instance.
-
-    Args:
-        support (torch.Tensor): ``[V, V]`` booleans; ``support[v, w]`` connects joint ``v``
-            to joint ``w`` (source, target).
-        num_nodes (int): Nodes forming instances of :math:`V` joints each.
-
-    Returns:
-        ``(edge_index, edge_template)``: ``edge_index`` of shape ``[2, E]`` sorted by target
-        node then source, and each edge's joint pair ``v * V + w``.
-    """
-    V = support.size(0)
-    if support.dim() != 2 or support.size(1) != V:
-        raise ValueError(f"the support must be a square [V, V] matrix (got "
-                         f"{list(support.shape)})")
-    if num_nodes % V != 0:
-        raise ValueError(f"{num_nodes} nodes do not form skeleton instances of {V} joints")
-    dst_local, src_local = support.t().nonzero(as_tuple=True)  # sorted by target, source
-    count = num_nodes // V
-    offsets = (torch.arange(count, device=support.device) * V).repeat_interleave(
-        src_local.numel())
-    src, dst = src_local.repeat(count) + offsets, dst_local.repeat(count) + offsets
-    return torch.stack([src, dst]), (src_local * V + dst_local).repeat(count)
-
-
-def full_edges(num_nodes: int, num_joints: int, device: Optional[torch.device] = None
-               ) -> Tuple[Tensor, Tensor]:
-    r"""All joint pairs of every skeleton instance, the support of ``adjacency='full'``
-    (:func:`support_edges` of a full support)."""
-    support = torch.ones(num_joints, num_joints, dtype=torch.bool, device=device)
-    return support_edges(support, num_nodes)
 
 
 def _num_person(batch: Union[Data, Batch]) -> int:

@@ -1,5 +1,6 @@
-"""The MST-GCN network and its factory."""
-from pyg_mstgcn.models.factory import build_model, model_options
+"""The MST-GCN network, its factory and the named model configurations."""
+from pyg_mstgcn.models.factory import build_model, list_models, model_config, model_options
 from pyg_mstgcn.models.mstgcn import DEFAULT_BLOCKS, MSTGCN
 
-__all__ = ['MSTGCN', 'DEFAULT_BLOCKS', 'build_model', 'model_options']
+__all__ = ['MSTGCN', 'DEFAULT_BLOCKS', 'build_model', 'list_models', 'model_config',
+           'model_options']

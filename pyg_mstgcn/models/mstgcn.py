@@ -4,18 +4,21 @@ from __future__ import annotations
 import dataclasses
 import math
 from functools import lru_cache
-from typing import Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 from torch_geometric import EdgeIndex
 from torch_geometric.data import Batch, Data
 
-from pyg_mstgcn.data import full_edges
-from pyg_mstgcn.graph import SkeletonLayout, get_layout
-from pyg_mstgcn.nn import MSTGCNBlock, SpatialGraphConv
+from pyg_mstgcn.graph import LAYOUTS, SkeletonLayout, full_edges, get_layout
+from pyg_mstgcn.nn import BlockOptions, MSTGCNBlock, SpatialGraphConv
+from pyg_mstgcn.checks import BOOL, POSITIVE_INT, check_names, check_value
 
 BlockRow = Tuple[int, int, bool, int]
+#: The network's own arguments; the block options (:class:`~pyg_mstgcn.nn.BlockOptions`)
+#: follow them.
+NETWORK_ARGUMENTS = ('num_classes', 'layout', 'in_channels', 'num_person', 'blocks')
 
 #: The block rows ``[C_in, C_out, residual, temporal stride]`` of the original's NTU network.
 DEFAULT_BLOCKS: Tuple[BlockRow, ...] = (
@@ -34,29 +37,24 @@ class MSTGCN(nn.Module):
     without attention, as in the original), features are averaged over frames and joints,
     then over persons, and a linear layer gives the class scores.
 
+    The block options are the fields of :class:`~pyg_mstgcn.nn.BlockOptions`, documented
+    there and given as keyword arguments (``MSTGCN(60, attention='stcja',
+    backend='sparse')``); every block but the first takes them all. The network keeps them as
+    :attr:`options`. :meth:`config` returns every argument of the network, so that
+    ``MSTGCN(**model.config())`` builds the same architecture.
+
     Args:
         num_classes (int): Number of action classes.
         layout (str or SkeletonLayout, optional): Skeleton layout. (default: ``'ntu-rgb+d'``)
         in_channels (int, optional): Coordinates per joint. (default: :obj:`3`)
         num_person (int, optional): Persons per sequence :math:`M`. (default: :obj:`2`)
-        blocks (sequence of rows, optional): Rows ``[C_in, C_out, residual, stride]``; the
-            original's NTU network (112/224/448 channels, 10 blocks) by default.
-        block_type (str, optional): ``'basic'``, ``'bottle'``, ``'sep'``, ``'ms'`` or
-            ``'ms_bottle'``. (default: :obj:`'ms'`)
-        layer_type (str, optional): ``'basic'`` or ``'sep'``. (default: :obj:`'basic'`)
-        attention (str, optional): ``'stcja'``, ``'stja'``, ``'ca'``, ``'fa'``, ``'ja'``,
-            ``'pa'`` or :obj:`None`. (default: :obj:`None`)
-        s_scale (int, optional): Scales of MS-GC. (default: :obj:`4`)
-        t_scale (int, optional): Scales of MT-GC. (default: :obj:`4`)
-        kernel_size (int, optional): Temporal kernel size. (default: :obj:`9`)
-        reduct_ratio (int, optional): Bottleneck/attention reduction. (default: :obj:`2`)
-        expand_ratio (int, optional): Separable expansion, 0 for none. (default: :obj:`0`)
-        act (str, optional): ``'relu'``, ``'hswish'`` or ``'swish'``. (default: :obj:`'relu'`)
-        bias (bool, optional): Bias of the attention projections. (default: :obj:`True`)
-        parts (sequence of sequences of int, optional): Body parts for ``'pa'``; defaults to
-            the layout's.
-        backend (str, optional): ``'dense'`` or ``'sparse'``. (default: :obj:`'dense'`)
-        adjacency (str, optional): ``'full'`` or ``'skeleton'``. (default: :obj:`'full'`)
+        blocks (sequence of rows, optional): Rows ``[C_in, C_out, residual, stride]``, each
+            block taking the channels the previous one gives; the original's NTU network
+            (:data:`DEFAULT_BLOCKS`: 112/224/448 channels, 10 blocks) by default, its first
+            ``C_in`` set to :obj:`in_channels`.
+        **options (optional): The block options, fields of
+            :class:`~pyg_mstgcn.nn.BlockOptions` (their defaults build the original network);
+            an unknown name is a :class:`ValueError` with a suggestion.
 
     Shapes:
         - **input:** a :class:`~torch_geometric.data.Batch` (or one
@@ -67,36 +65,53 @@ class MSTGCN(nn.Module):
 
     def __init__(self, num_classes: int, layout: Union[str, SkeletonLayout] = 'ntu-rgb+d',
                  in_channels: int = 3, num_person: int = 2,
-                 blocks: Optional[Sequence[Sequence]] = None, block_type: str = 'ms',
-                 layer_type: str = 'basic', attention: Optional[str] = None,
-                 s_scale: int = 4, t_scale: int = 4, kernel_size: int = 9,
-                 reduct_ratio: int = 2, expand_ratio: int = 0, act: str = 'relu',
-                 bias: bool = True, parts: Optional[Sequence[Sequence[int]]] = None,
-                 backend: str = 'dense', adjacency: str = 'full') -> None:
+                 blocks: Optional[Sequence[Sequence]] = None, **options: Any) -> None:
         super().__init__()
-        self.layout = get_layout(layout)
-        if parts is not None:
-            self.layout = dataclasses.replace(self.layout, parts=tuple(map(tuple, parts)))
+        for name, value in (('num_classes', num_classes), ('in_channels', in_channels),
+                            ('num_person', num_person)):
+            check_value(name, value, POSITIVE_INT)
+        check_names(options, NETWORK_ARGUMENTS + BlockOptions.names(), 'MSTGCN')
+        self.options = BlockOptions(**options)
+        self._layout_arg = get_layout(layout)  # as given, before `parts`: for config()
+        self.layout = self._layout_arg
+        if self.options.parts is not None:
+            self.layout = dataclasses.replace(self.layout, parts=self.options.parts)
         if blocks is None:
             blocks = ((in_channels, ) + tuple(DEFAULT_BLOCKS[0][1:]), ) + DEFAULT_BLOCKS[1:]
-        blocks = [tuple(row) for row in blocks]
-        _check_blocks(blocks, in_channels)
+        self.block_rows: Tuple[BlockRow, ...] = _check_blocks(blocks, in_channels)
         self.num_classes, self.in_channels, self.num_person = num_classes, in_channels, num_person
-        self.backend, self.adjacency = backend, adjacency
         V = self.layout.num_joints
         self.data_bn = nn.BatchNorm1d(num_person * V * in_channels)
-        self.blocks = nn.ModuleList()
-        for i, (c_in, c_out, residual, stride) in enumerate(blocks):
-            first = i == 0
-            self.blocks.append(MSTGCNBlock(
-                c_in, c_out, self.layout, stride=stride, residual=residual,
-                block_type='basic' if first else block_type, layer_type=layer_type,
-                attention=None if first else attention, s_scale=s_scale, t_scale=t_scale,
-                kernel_size=kernel_size, reduct_ratio=reduct_ratio, expand_ratio=expand_ratio,
-                act=act, bias=bias, adjacency=adjacency, backend=backend))
-        self.out_channels = blocks[-1][1]
+        # the first block is the plain one without attention, as in the original
+        first = self.options.replace(block_type='basic', attention=None)
+        self.blocks = nn.ModuleList(
+            MSTGCNBlock(c_in, c_out, self.layout, stride=stride, residual=residual,
+                        options=first if i == 0 else self.options)
+            for i, (c_in, c_out, residual, stride) in enumerate(self.block_rows))
+        self.out_channels = self.block_rows[-1][1]
         self.fc = nn.Linear(self.out_channels, num_classes)
         self.reset_parameters()
+
+    @property
+    def backend(self) -> str:
+        return self.options.backend
+
+    @property
+    def adjacency(self) -> str:
+        return self.options.adjacency
+
+    def config(self) -> Dict[str, Any]:
+        """Every constructor argument, as plain values where possible: ``MSTGCN(**config())``
+        builds the same architecture (same state-dict keys and shapes). ``layout`` is the
+        name of a built-in layout, else the :class:`~pyg_mstgcn.graph.SkeletonLayout`;
+        ``blocks`` a list of lists; every :class:`~pyg_mstgcn.nn.BlockOptions` field follows,
+        ``parts`` as lists."""
+        layout = self._layout_arg
+        builtin = LAYOUTS.get(layout.name)
+        return dict(num_classes=self.num_classes,
+                    layout=layout.name if builtin == layout else layout,
+                    in_channels=self.in_channels, num_person=self.num_person,
+                    blocks=[list(row) for row in self.block_rows], **self.options.to_dict())
 
     def reset_parameters(self) -> None:
         """Initialises as the original: every convolution Kaiming normal (fan-out) with zero
@@ -174,15 +189,29 @@ def _cached_full_edges(num_nodes: int, num_joints: int, device: torch.device
     return full_edges(num_nodes, num_joints, device)
 
 
-def _check_blocks(blocks: Sequence[Tuple], in_channels: int) -> None:
+def _check_blocks(blocks: Sequence[Sequence], in_channels: int) -> Tuple[BlockRow, ...]:
+    """The rows of :obj:`blocks` as tuples, each checked, or a one-line error naming the
+    row."""
+    given = blocks
+    blocks = list(blocks) if isinstance(blocks, Iterable) and not isinstance(blocks, str) else []
+    if not blocks:
+        raise ValueError(f"blocks must be a non-empty list of rows [C_in, C_out, residual, "
+                         f"stride] (got {given!r})")
+    rows = []
     for i, row in enumerate(blocks):
-        if len(row) != 4:
+        if not isinstance(row, Sequence) or isinstance(row, str) or len(row) != 4:
+            shown = list(row) if isinstance(row, Sequence) else row
             raise ValueError(f"block row {i} must be [C_in, C_out, residual, stride] "
-                             f"(got {list(row)})")
-    if blocks[0][0] != in_channels:
-        raise ValueError(f"the first block takes {blocks[0][0]} channels but in_channels is "
+                             f"(got {shown!r})")
+        for name, value, rule in zip(('C_in', 'C_out', 'residual', 'stride'), row,
+                                     (POSITIVE_INT, POSITIVE_INT, BOOL, POSITIVE_INT)):
+            check_value(f'block row {i}: {name}', value, rule)
+        rows.append(tuple(row))
+    if rows[0][0] != in_channels:
+        raise ValueError(f"the first block takes {rows[0][0]} channels but in_channels is "
                          f"{in_channels}")
-    for i in range(1, len(blocks)):
-        if blocks[i][0] != blocks[i - 1][1]:
-            raise ValueError(f"block {i} takes {blocks[i][0]} channels but block {i - 1} "
-                             f"gives {blocks[i - 1][1]}")
+    for i in range(1, len(rows)):
+        if rows[i][0] != rows[i - 1][1]:
+            raise ValueError(f"block {i} takes {rows[i][0]} channels but block {i - 1} "
+                             f"gives {rows[i - 1][1]}")
+    return tuple(rows)

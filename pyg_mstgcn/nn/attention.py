@@ -6,6 +6,8 @@ Each attention module maps node features ``[num_nodes, C, T]`` of skeleton insta
 """
 from __future__ import annotations
 
+import inspect
+from functools import partial
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
@@ -151,31 +153,36 @@ class PartAttention(nn.Module):
         return gate.reshape(-1, C, 1)
 
 
-def _make_attention(kind: str, channels: int, num_joints: int,
-                    parts: Optional[Sequence[Sequence[int]]], reduct_ratio: int,
-                    bias: bool) -> nn.Module:
-    factories: Dict[str, Callable[[], nn.Module]] = {
-        'stcja': lambda: STJointAttention(channels, num_joints, reduct_ratio, bias, True),
-        'stja': lambda: STJointAttention(channels, num_joints, reduct_ratio, bias, False),
-        'ca': lambda: ChannelAttention(channels, num_joints),
-        'fa': lambda: FrameAttention(num_joints),
-        'ja': lambda: JointAttention(num_joints),
-        'pa': lambda: PartAttention(channels, _require_parts(parts), reduct_ratio, bias),
-    }
-    if kind not in factories:
+#: Name -> attention module: a class, or a :func:`~functools.partial` of one. Each takes
+#: only the arguments its signature names among ``channels``, ``num_joints``, ``parts``,
+#: ``reduct_ratio`` and ``bias`` (see :func:`make_attention`).
+ATTENTIONS: Dict[str, Callable[..., nn.Module]] = {
+    'stcja': STJointAttention,
+    'stja': partial(STJointAttention, channel_term=False),
+    'ca': ChannelAttention,
+    'fa': FrameAttention,
+    'ja': JointAttention,
+    'pa': PartAttention,
+}
+
+
+def make_attention(kind: str, channels: int, num_joints: int,
+                   parts: Optional[Sequence[Sequence[int]]] = None, reduct_ratio: int = 2,
+                   bias: bool = True) -> nn.Module:
+    """Creates the attention module called :obj:`kind` (see :data:`ATTENTIONS`), passing it
+    the arguments its signature names."""
+    if kind not in ATTENTIONS:
         raise ValueError(f"unknown attention '{kind}'; valid names: "
                          f"{', '.join(ATTENTIONS)} (or None for no attention)")
-    return factories[kind]()
-
-
-ATTENTIONS = ('stcja', 'stja', 'ca', 'fa', 'ja', 'pa')
-
-
-def _require_parts(parts: Optional[Sequence[Sequence[int]]]) -> Sequence[Sequence[int]]:
-    if parts is None:
-        raise ValueError("part attention ('pa') needs body parts: use a layout that defines "
-                         "them or give `parts`")
-    return parts
+    make = ATTENTIONS[kind]
+    available = dict(channels=channels, num_joints=num_joints, parts=parts,
+                     reduct_ratio=reduct_ratio, bias=bias)
+    accepted = inspect.signature(make).parameters
+    kwargs = {name: value for name, value in available.items() if name in accepted}
+    if 'parts' in kwargs and parts is None:
+        raise ValueError(f"part attention ('{kind}') needs body parts: use a layout that "
+                         f"defines them or give `parts`")
+    return make(**kwargs)
 
 
 class AttentionLayer(nn.Module):
@@ -184,7 +191,8 @@ class AttentionLayer(nn.Module):
 
     Args:
         channels (int): Channels of the node features.
-        kind (str): ``'stcja'``, ``'stja'``, ``'ca'``, ``'fa'``, ``'ja'`` or ``'pa'``.
+        kind (str): A name of :data:`ATTENTIONS`: ``'stcja'``, ``'stja'``, ``'ca'``,
+            ``'fa'``, ``'ja'`` or ``'pa'``.
         num_joints (int): Joints per skeleton instance.
         parts (sequence of sequences of int, optional): Body parts, needed by ``'pa'``.
         reduct_ratio (int, optional): Bottleneck ratio of stcja, stja and pa.
@@ -199,7 +207,8 @@ class AttentionLayer(nn.Module):
                  bias: bool = True, act: str = 'relu') -> None:
         super().__init__()
         self.channels, self.kind = channels, kind
-        self.gate = _make_attention(kind, channels, num_joints, parts, reduct_ratio, bias)
+        self.gate = make_attention(kind, channels=channels, num_joints=num_joints, parts=parts,
+                                   reduct_ratio=reduct_ratio, bias=bias)
         self.bn = nn.BatchNorm1d(channels)
         self.act = activation(act)
 

@@ -1,6 +1,7 @@
 """The spatial graph convolution of MST-GCN with a learnable adjacency."""
 from __future__ import annotations
 
+import warnings
 from typing import Final, Optional, Tuple, Union
 
 import torch
@@ -48,15 +49,28 @@ class SpatialGraphConv(MessagePassing):
     The nodes of a batch are skeleton instances of :math:`V` joints each, stacked in order (the
     representation of :mod:`pyg_mstgcn.data`): node ``n`` is joint ``n % V``. The ``'dense'``
     backend multiplies every instance by the :math:`V \times V` matrices in one batched
-    matrix product and does not read :obj:`edge_index`; it assumes every instance is connected
-    by the adjacency's support. The ``'sparse'`` backend passes messages along
-    :obj:`edge_index`, weighting edge ``v -> w`` by the entries of its joint pair; a sparse
-    adjacency or a column-sorted :class:`~torch_geometric.EdgeIndex` takes the fused
+    matrix product and ignores :obj:`edge_index`. The ``'sparse'`` backend passes messages
+    only along :obj:`edge_index`, weighting edge ``v -> w`` by the entries of its joint pair;
+    a sparse adjacency or a column-sorted :class:`~torch_geometric.EdgeIndex` takes the fused
     sparse-matrix path (:meth:`message_and_aggregate`); only the pattern of a sparse adjacency
-    is read, the weights always come from the learnable adjacency. Both compute the same
-    function when
-    :obj:`edge_index` holds exactly the support: the layout's edges for
-    :obj:`adjacency='skeleton'`, all joint pairs of each instance for :obj:`adjacency='full'`.
+    is read, the weights always come from the learnable adjacency.
+
+    **The edge set of the sparse backend.** An entry of the adjacency acts only where an edge
+    carries it, so for the two backends to compute the same function :obj:`edge_index` must
+    hold, within each skeleton instance (never between two):
+
+    - every node's self-loop: the identity subset :math:`\mathbf{A}_0` weighs each joint's
+      own features, and a node without a self-loop loses them;
+    - for :obj:`adjacency='skeleton'`, the layout's bones in both directions (every joint
+      pair where some :math:`\mathbf{A}_k` is non-zero); a missing bone drops its entries;
+    - for :obj:`adjacency='full'`, every ordered joint pair of the instance, since
+      :math:`\mathbf{B}_k` may grow non-zero anywhere.
+
+    :func:`~pyg_mstgcn.data.skeleton_graph` gives the skeleton's edges, and
+    :func:`~pyg_mstgcn.graph.support_edges` / :func:`~pyg_mstgcn.graph.full_edges` any
+    support; a graph of your own takes its self-loops from
+    :func:`torch_geometric.utils.add_self_loops`. With fewer self-loops than nodes (while the
+    partition weighs self-loops) the sparse backend warns.
 
     Args:
         in_channels (int): Size of each input feature.
@@ -100,6 +114,8 @@ class SpatialGraphConv(MessagePassing):
         self.backend = backend
         self.depthwise = depthwise
         self.adjacency = LearnableAdjacency(partition_of(layout), adjacency)
+        # whether the partition weighs a joint's own features, so that edge sets need loops
+        self.needs_self_loops = bool(self.adjacency.A.diagonal(dim1=1, dim2=2).any())
         K = self.adjacency.num_subsets
         self.lin = temporal_conv(in_channels, K * out_channels, bias=bias,
                                  groups=in_channels if depthwise else 1)
@@ -136,8 +152,9 @@ class SpatialGraphConv(MessagePassing):
         if self.backend == 'dense':
             out = dense_aggregate(g, weight)
         else:
-            if not torch.compiler.is_compiling():  # the check reads values: a graph break
-                _check_edge_range(edge_index, num_nodes, self.__class__.__name__)
+            if not torch.compiler.is_compiling():  # the checks read values: a graph break
+                _check_edges(edge_index, num_nodes, self.needs_self_loops,
+                             self.__class__.__name__)
             out = self.propagate(edge_index, x=g, weight=weight, edge_template=edge_template)
         return out.view(num_nodes, self.out_channels, T)
 
@@ -181,18 +198,31 @@ def dense_aggregate(x: Tensor, adjacency: Tensor) -> Tensor:
     return torch.bmm(mixing.expand(x.size(0), V, V * K), x).reshape(N, F)
 
 
-def _check_edge_range(edge_index: Adj, num_nodes: int, where: str) -> None:
+def _check_edges(edge_index: Adj, num_nodes: int, self_loops: bool, where: str) -> None:
+    """Raises unless every node index lies in ``[0, num_nodes)``; with :obj:`self_loops` (the
+    partition weighs them), warns when the edges hold fewer self-loops than nodes. One read of
+    the values (one host sync) for both."""
     if isinstance(edge_index, SparseTensor) or is_torch_sparse_tensor(edge_index):
         if tuple(edge_index.size()) != (num_nodes, num_nodes):
             raise ValueError(f"{where}: the sparse adjacency has shape "
                              f"{tuple(edge_index.size())}, expected ({num_nodes}, {num_nodes})")
-        return
+        return  # its diagonal is not worth reading here
+    if isinstance(edge_index, EdgeIndex):
+        edge_index = edge_index.as_tensor()
+    low, high, num_loops = 0, 0, 0
     if edge_index.numel() > 0:
-        low, high = int(edge_index.min()), int(edge_index.max())
-        if low < 0 or high >= num_nodes:
-            bad = low if low < 0 else high
-            raise ValueError(f"{where}: edge_index refers to node {bad}, but node indices "
-                             f"must lie in [0, {num_nodes})")
+        low, high, num_loops = torch.stack([edge_index.min(), edge_index.max(),
+                                            (edge_index[0] == edge_index[1]).sum()]).tolist()
+    if low < 0 or high >= num_nodes:
+        bad = low if low < 0 else high
+        raise ValueError(f"{where}: edge_index refers to node {bad}, but node indices "
+                         f"must lie in [0, {num_nodes})")
+    if self_loops and num_loops < num_nodes:
+        warnings.warn(f"{where}: edge_index holds {num_loops} self-loops for {num_nodes} nodes, "
+                      f"so nodes without one lose their own features (the partition's "
+                      f"identity subset); add them with torch_geometric.utils.add_self_loops "
+                      f"or build the graph with skeleton_graph or support_edges",
+                      UserWarning, stacklevel=2)
 
 
 def _source_target(edge_index: Adj) -> Tuple[Tensor, Tensor]:

@@ -1,4 +1,5 @@
-"""Spatial layers of MST-GCN: plain, multi-scale (MS-GC), bottleneck and separable.
+"""Spatial layers of MST-GCN: plain, bottleneck and separable (the multi-scale MS-GC is in
+:mod:`~pyg_mstgcn.nn.multiscale`).
 
 Every layer maps node features ``[num_nodes, C_in, T]`` to ``[num_nodes, C_out, T]`` with
 ``forward(x, edge_index, edge_template=None)``; the graph arguments go to the
@@ -108,66 +109,6 @@ class SeparableGraphLayer(nn.Module):
         return self.point(x) + res
 
 
-class MultiScaleGraphLayer(nn.Module):
-    r"""MS-GC, the multi-scale spatial layer.
-
-    The batch-normalised input is split into :math:`s` channel groups; group :math:`i` goes
-    through its own graph convolution (with its own learnable adjacency) after adding the
-    output of group :math:`i-1` (only when the width is unchanged):
-
-    .. math::
-        \mathbf{y}_i = f_i(\mathbf{x}_i + \mathbf{y}_{i-1}), \qquad
-        \mathbf{x}^{\prime} = \sigma(\mathbf{y}_1 \Vert \cdots \Vert \mathbf{y}_s +
-        \mathrm{res}(\mathbf{x}))
-
-    Each :math:`f_i` is a graph convolution with batch norm (:obj:`layer_type='basic'`) or a
-    :class:`SeparableGraphLayer` without residual (:obj:`layer_type='sep'`).
-
-    Args:
-        in_channels (int): Input channels, divisible by :obj:`scales`.
-        out_channels (int): Output channels, divisible by :obj:`scales`.
-        layout (str or SkeletonLayout or torch.Tensor): Skeleton layout or partition.
-        scales (int, optional): Number of scales :math:`s`. (default: :obj:`4`)
-        layer_type (str, optional): ``'basic'`` or ``'sep'``. (default: :obj:`'basic'`)
-        expand_ratio (int, optional): Expansion of separable branches. (default: :obj:`0`)
-        residual (bool, optional): Add the residual branch. (default: :obj:`True`)
-        act (str, optional): Activation name. (default: :obj:`'relu'`)
-        **conv_kwargs (optional): Arguments of :class:`SpatialGraphConv`.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, layout: Layout, scales: int = 4,
-                 layer_type: str = 'basic', expand_ratio: int = 0, residual: bool = True,
-                 act: str = 'relu', **conv_kwargs) -> None:
-        super().__init__()
-        name = self.__class__.__name__
-        check_divisible(in_channels, scales, 'scales', name)
-        check_divisible(out_channels, scales, 'scales', name)
-        check_layer_type(layer_type, name)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.carry = in_channels == out_channels
-        A = partition_of(layout)
-        c_in, c_out = in_channels // scales, out_channels // scales
-        self.bn_in = nn.BatchNorm1d(in_channels)
-        if layer_type == 'sep':
-            self.scales = nn.ModuleList(
-                SeparableGraphLayer(c_in, c_out, A, expand_ratio, residual=False, act=act,
-                                    **conv_kwargs) for _ in range(scales))
-        else:
-            self.scales = nn.ModuleList(
-                GraphConvBN(c_in, c_out, A, **conv_kwargs) for _ in range(scales))
-        self.residual = residual_branch(in_channels, out_channels, enabled=residual)
-        self.act = activation(act)
-
-    def forward(self, x: Tensor, edge_index: Adj,
-                edge_template: Optional[Tensor] = None) -> Tensor:
-        check_node_features(x, self.in_channels, self.__class__.__name__)
-        res = self.residual(x)
-        branches = [partial(scale, edge_index=edge_index, edge_template=edge_template)
-                    for scale in self.scales]
-        out = hierarchical_split(self.bn_in(x), branches, carry=self.carry)
-        return self.act(out + res)
-
-
 class BottleneckGraphLayer(nn.Module):
     r"""The bottleneck spatial layer, single- or multi-scale.
 
@@ -220,13 +161,3 @@ class BottleneckGraphLayer(nn.Module):
                     for scale in self.scales]
         x = hierarchical_split(x, branches, carry=self.carry, post=self.act)
         return self.act(self.expand(x) + res)
-
-
-LAYER_TYPES = ('basic', 'sep')
-
-
-def check_layer_type(layer_type: str, where: str) -> None:
-    if layer_type not in LAYER_TYPES:
-        raise ValueError(f"{where}: unknown layer_type '{layer_type}'; valid types: "
-                         f"{', '.join(LAYER_TYPES)}")
-

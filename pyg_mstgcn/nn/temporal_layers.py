@@ -1,4 +1,5 @@
-"""Temporal layers of MST-GCN: plain, multi-scale (MT-GC), bottleneck and separable.
+"""Temporal layers of MST-GCN: plain, bottleneck and separable (the multi-scale MT-GC is in
+:mod:`~pyg_mstgcn.nn.multiscale`).
 
 Every layer maps node features ``[num_nodes, C, T]`` to ``[num_nodes, C, T / stride]`` with
 ``forward(x)``: temporal convolutions run along each node's own time axis, with kernel
@@ -11,8 +12,8 @@ from torch import Tensor, nn
 
 from pyg_mstgcn.nn.activations import activation
 from pyg_mstgcn.nn.spatial_conv import check_node_features
-from pyg_mstgcn.nn.spatial_layers import check_layer_type
-from pyg_mstgcn.nn.units import ConvBN, check_divisible, hierarchical_split, residual_branch
+from pyg_mstgcn.nn.units import (ConvBN, check_divisible, hierarchical_split, residual_branch,
+                                 temporal_conv)
 
 
 class PlainTemporalLayer(nn.Module):
@@ -31,8 +32,8 @@ class PlainTemporalLayer(nn.Module):
                  residual: bool = True, act: str = 'relu') -> None:
         super().__init__()
         self.channels = channels
-        self.conv = nn.Conv1d(channels, channels, kernel_size, stride=stride,
-                              padding=(kernel_size - 1) // 2)
+        self.conv = temporal_conv(in_channels=channels, out_channels=channels,
+                                  kernel_size=kernel_size, stride=stride)
         self.bn = nn.BatchNorm1d(channels)
         self.residual = residual_branch(channels, channels, stride, residual)
         self.act = activation(act)
@@ -74,58 +75,6 @@ class SeparableTemporalLayer(nn.Module):
         if self.expand is not None:
             x = self.act(self.expand(x))
         return self.point(self.act(self.depthwise(x))) + res
-
-
-class MultiScaleTemporalLayer(nn.Module):
-    r"""MT-GC, the multi-scale temporal layer.
-
-    The input is split into :math:`t` channel groups, each through its own temporal
-    convolution; group :math:`i` adds the output of group :math:`i-1` first when the stride
-    is 1:
-
-    .. math::
-        \mathbf{y}_i = f_i(\mathbf{x}_i + \mathbf{y}_{i-1}), \qquad
-        \mathbf{x}^{\prime} = \sigma(\mathbf{y}_1 \Vert \cdots \Vert \mathbf{y}_t +
-        \mathrm{res}(\mathbf{x}))
-
-    Each :math:`f_i` is a temporal ConvBN (:obj:`layer_type='basic'`) or a
-    :class:`SeparableTemporalLayer` without residual (:obj:`layer_type='sep'`).
-
-    Args:
-        channels (int): Input and output channels, divisible by :obj:`scales`.
-        scales (int, optional): Number of scales :math:`t`. (default: :obj:`4`)
-        kernel_size (int, optional): Temporal kernel size. (default: :obj:`9`)
-        stride (int, optional): Temporal stride. (default: :obj:`1`)
-        layer_type (str, optional): ``'basic'`` or ``'sep'``. (default: :obj:`'basic'`)
-        expand_ratio (int, optional): Expansion of separable branches. (default: :obj:`0`)
-        residual (bool, optional): Add the residual branch. (default: :obj:`True`)
-        act (str, optional): Activation name. (default: :obj:`'relu'`)
-    """
-
-    def __init__(self, channels: int, scales: int = 4, kernel_size: int = 9, stride: int = 1,
-                 layer_type: str = 'basic', expand_ratio: int = 0, residual: bool = True,
-                 act: str = 'relu') -> None:
-        super().__init__()
-        name = self.__class__.__name__
-        check_divisible(channels, scales, 'scales', name)
-        check_layer_type(layer_type, name)
-        self.channels = channels
-        self.carry = stride == 1
-        width = channels // scales
-        if layer_type == 'sep':
-            self.scales = nn.ModuleList(
-                SeparableTemporalLayer(width, kernel_size, stride, expand_ratio,
-                                       residual=False, act=act) for _ in range(scales))
-        else:
-            self.scales = nn.ModuleList(
-                ConvBN(width, width, kernel_size, stride) for _ in range(scales))
-        self.residual = residual_branch(channels, channels, stride, residual)
-        self.act = activation(act)
-
-    def forward(self, x: Tensor) -> Tensor:
-        check_node_features(x, self.channels, self.__class__.__name__)
-        out = hierarchical_split(x, list(self.scales), carry=self.carry)
-        return self.act(out + self.residual(x))
 
 
 class BottleneckTemporalLayer(nn.Module):
