@@ -12,14 +12,23 @@ import argparse
 import os
 import re
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
-import yaml
 from torch import Tensor
 
+from pyg_mstgcn.config_files import load_yaml
+from pyg_mstgcn.errors import InputError, listed, report
+from pyg_mstgcn.io import load_torch, save_atomic
 from pyg_mstgcn.models import MSTGCN, build_model
+
+class CheckpointMismatch(InputError, KeyError):
+    """An original checkpoint whose keys or tensors do not fit the network of its config (a
+    :class:`KeyError` too, as before this class existed)."""
+    __str__ = InputError.__str__   # the message as it is, not quoted as KeyError quotes it
+
 
 #: The original's graph classes and our layouts.
 GRAPHS = {'graph.ntu_rgb_d.Graph': 'ntu-rgb+d', 'graph.kinetics.Graph': 'openpose'}
@@ -95,7 +104,8 @@ def load_original(checkpoint: Union[str, os.PathLike, Mapping[str, Tensor], None
 def convert_state_dict(state: Mapping[str, Tensor], model: MSTGCN,
                        config: Mapping[str, Any]) -> Dict[str, Tensor]:
     """Renames and reshapes an original state dict for :obj:`model`; raises a
-    :class:`KeyError` naming every unknown or missing key."""
+    :class:`CheckpointMismatch` naming the unknown, missing and ill-shaped keys (the first few
+    of each, and how many)."""
     ours = model.state_dict()
     block_type = config.get('block_type', 'ms')
     layer_type = config.get('layer_type', 'basic')
@@ -132,14 +142,16 @@ def convert_state_dict(state: Mapping[str, Tensor], model: MSTGCN,
     missing = sorted(k for k in ours if k not in converted and not k.endswith('adjacency.A'))
     problems = []
     if unknown:
-        problems.append(f"unknown key(s) in the checkpoint: {', '.join(unknown)}")
+        problems.append(f"{len(unknown)} unknown key(s) in the checkpoint: {listed(unknown)}")
     if missing:
-        problems.append(f"missing key(s) for this model: {', '.join(missing)}")
+        problems.append(f"{len(missing)} missing key(s) for this model: {listed(missing)}")
     if mismatched:
-        problems.append(f"tensors that do not fit: {'; '.join(mismatched)}")
+        problems.append(f"{len(mismatched)} tensor(s) that do not fit: "
+                        f"{listed(mismatched, sep='; ')}")
     if problems:
-        raise KeyError('cannot load the original checkpoint (block_type='
-                       f"{block_type}, layer_type={layer_type}): " + ' | '.join(problems))
+        raise CheckpointMismatch('cannot load the original checkpoint (block_type='
+                                 f"{block_type}, layer_type={layer_type}): "
+                                 + ' | '.join(problems))
     for key, value in ours.items():  # fixed buffers are ours already
         converted.setdefault(key, value)
     return converted
@@ -208,8 +220,10 @@ def _temporal_rules(block_type: str, layer_type: str) -> Rules:
 
 
 _ATTENTION: Rules = [(r'^bn\.', 'bn.'), (r'^att\.joints$', 'gate.part_of_joint'),
-                     (r'^att\.fcn\.1\.', 'gate.fcn.squeeze.'), (r'^att\.fcn\.2\.', 'gate.fcn.bn.'),
-                     (r'^att\.fcn\.4\.', 'gate.fcn.excite.'), (r'^att\.conv_c\.0\.', 'gate.conv_c.'),
+                     (r'^att\.fcn\.1\.', 'gate.fcn.squeeze.'),
+                     (r'^att\.fcn\.2\.', 'gate.fcn.bn.'),
+                     (r'^att\.fcn\.4\.', 'gate.fcn.excite.'),
+                     (r'^att\.conv_c\.0\.', 'gate.conv_c.'),
                      (r'^att\.', 'gate.')]
 # stja/stcja keep their `fcn` Sequential (conv, bn, hswish) as it is.
 _ST_ATTENTION: Rules = [(r'^att\.fcn\.([01])\.', r'gate.fcn.\1.')]
@@ -240,20 +254,35 @@ def _our_key(key: str, block_type: str, layer_type: str,
     return '?' + key
 
 
+def _our_checkpoint(path: Path) -> bool:
+    """Whether a torch.save file holds a checkpoint of this library (a ``model_config`` next
+    to the ``state_dict``), judged from its pickle without unpickling it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            name = next(n for n in archive.namelist() if n.endswith('data.pkl'))
+            data = archive.read(name)
+    except (zipfile.BadZipFile, StopIteration, OSError):
+        return False
+    return b'model_config' in data and b'state_dict' in data
+
+
 def _read_state_dict(checkpoint: Union[str, os.PathLike, Mapping[str, Tensor]]
                      ) -> Mapping[str, Tensor]:
     if isinstance(checkpoint, (str, os.PathLike)):
         path = Path(checkpoint)
-        if not path.is_file():
-            raise FileNotFoundError(f"checkpoint '{path}' does not exist")
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+        if path.is_file() and _our_checkpoint(path):
+            raise InputError(f'{path} is already a pyg_mstgcn checkpoint (model_config and '
+                             f'state_dict): use it as it is (python -m pyg_mstgcn.train '
+                             f'--weights {path}); convert reads checkpoints of the original '
+                             f'MST-GCN code')
+        checkpoint = load_torch(path, 'a state dict of the original MST-GCN code')
     for wrapper in ('state_dict', 'model'):
         if isinstance(checkpoint.get(wrapper), Mapping):
             checkpoint = checkpoint[wrapper]
     return checkpoint
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog='python -m pyg_mstgcn.convert',
         description='Convert a checkpoint of the original MST-GCN code into a pyg_mstgcn '
@@ -269,25 +298,24 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument('--adjacency', choices=('full', 'skeleton'), default='full',
                         help='adjacency mode of the converted model (default: full)')
     args = parser.parse_args(argv)
-    with open(args.config) as f:
-        original = yaml.safe_load(f) or {}
-    if 'model_args' not in original:
-        parser.error(f"{args.config} has no 'model_args' section")
     overrides = dict(backend=args.backend, adjacency=args.adjacency)
     try:
+        original = load_yaml(args.config)
+        if not isinstance(original.get('model_args'), Mapping):
+            raise InputError(f"{args.config} has no 'model_args' section (the original "
+                             f"code's config: model_args: {{num_class: ..., block_args: ...}})")
         model = load_original(args.checkpoint, original['model_args'], **overrides)
+        config = original_config(original['model_args'])
     except (FileNotFoundError, KeyError, ValueError) as error:
-        sys.exit(f'error: {error}')
-    config = original_config(original['model_args'])
+        return report(error)
     config.update(overrides)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + '.tmp')
-    torch.save({'model_config': config, 'state_dict': model.state_dict()}, tmp)
-    os.replace(tmp, out)
+    save_atomic({'model_config': config, 'state_dict': model.state_dict()}, out)
     print(f"converted {args.checkpoint} -> {out} ({sum(p.numel() for p in model.parameters()):,} "
           f"parameters, {model.layout.name}, {len(model.blocks)} blocks)")
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

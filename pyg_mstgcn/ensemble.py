@@ -22,37 +22,42 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from pyg_mstgcn.errors import InputError, listed, report
 from pyg_mstgcn.io import load_pickle, read_labels
 from pyg_mstgcn.train.metrics import topk_accuracy
 
 PathLike = Union[str, Path]
 
 
-class ScoreMismatch(ValueError):
+class ScoreMismatch(InputError):
     """Score files that do not cover the same samples as the labels."""
 
 
 def load_scores(path: PathLike) -> Dict[str, np.ndarray]:
     """``{sample name: scores}`` from a pickled dict or list of ``(name, scores)`` pairs."""
-    content = load_pickle(path, 'score file')
+    content = load_pickle(path, 'score file', 'score files are the scores.pkl that python -m '
+                          'pyg_mstgcn.train --phase test writes')
     if isinstance(content, Mapping):
         items = content.items()
     elif isinstance(content, (list, tuple)) and all(
             isinstance(p, (list, tuple)) and len(p) == 2 for p in content):
         items = content
     else:
-        raise ValueError(f'{path} must hold a dict sample name -> scores (got '
+        raise InputError(f'{path} must hold a dict sample name -> scores (got '
                          f'{type(content).__name__})')
-    out = {str(name): np.asarray(s, dtype=np.float64).reshape(-1) for name, s in items}
+    out = {}
+    for name, scores in items:
+        try:
+            out[str(name)] = np.asarray(scores, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise InputError(f"{path}: the scores of sample '{name}' are not numbers (got "
+                             f"{type(scores).__name__})") from None
     if len(out) != len(items):
-        raise ValueError(f'{path} lists a sample name more than once')
+        raise InputError(f'{path} lists a sample name more than once')
+    widths = sorted({len(v) for v in out.values()})
+    if len(widths) > 1:
+        raise InputError(f'{path}: the samples have different numbers of scores ({widths})')
     return out
-
-
-def _describe(names: Sequence[str], limit: int = 5) -> str:
-    names = sorted(names)
-    more = f' and {len(names) - limit} more' if len(names) > limit else ''
-    return ', '.join(names[:limit]) + more
 
 
 def check_names(scores: Mapping[str, Mapping[str, np.ndarray]], names: Sequence[str]) -> None:
@@ -64,13 +69,13 @@ def check_names(scores: Mapping[str, Mapping[str, np.ndarray]], names: Sequence[
         missing, extra = wanted - set(s), set(s) - wanted
         if missing:
             problems.append(f'{where} lacks {len(missing)} sample(s) of the labels: '
-                            f'{_describe(missing)}')
+                            f'{listed(sorted(missing))}')
         if extra:
             problems.append(f'{where} has {len(extra)} sample(s) not in the labels: '
-                            f'{_describe(extra)}')
+                            f'{listed(sorted(extra))}')
     if problems:
-        raise ScoreMismatch('the score files do not cover the same samples:\n  '
-                            + '\n  '.join(problems))
+        raise ScoreMismatch('the score files do not cover the same samples: '
+                            + '; '.join(problems))
 
 
 def stack(scores: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
@@ -124,9 +129,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         classes = {len(next(iter(s.values()))) for s in sets.values() if s}
         if len(classes) > 1:
             raise ValueError(f'the score files have different numbers of classes: {classes}')
-    except (ValueError, FileNotFoundError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+    except (ValueError, FileNotFoundError) as e:  # every problem here is with the input
+        return report(e)
     y = np.asarray(labels)
     width = max(len(str(s)) for s in args.scores + ['fused'])
     print(f"{'scores':<{width}}  weight   top1     top5")

@@ -13,7 +13,8 @@ from pyg_mstgcn.data.synthetic import CLASSES, REST_POSE, describe, make_synthet
 from pyg_mstgcn.graph import get_layout
 
 FILES = ['train_data_joint.npy', 'train_label.pkl', 'train_num_frames.npy',
-         'val_data_joint.npy', 'val_label.pkl', 'val_num_frames.npy', 'synthetic.json']
+         'val_data_joint.npy', 'val_label.pkl', 'val_num_frames.npy', 'synthetic.json',
+         'class_names.txt']
 SMALL = dict(num_train=48, num_val=24, num_classes=8, frames=32)
 
 

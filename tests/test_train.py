@@ -16,7 +16,6 @@ from pyg_mstgcn.data import make_synthetic
 from pyg_mstgcn.train.config import ConfigError, parse_override, resolve
 from pyg_mstgcn.train.loop import lr_factor
 from pyg_mstgcn.train.metrics import classification_metrics
-from pyg_mstgcn.train.png import write_png
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / 'configs' / 'train' / 'tiny.yaml'
@@ -123,7 +122,9 @@ def test_test_phase_outputs(trained, data_dir, tmp_path):
     proc = run_cli(cli_args(data_dir, tmp_path, 'test', '--phase', 'test', '--weights',
                             str(weights)))
     assert proc.returncode == 0, proc.stderr
-    run = tmp_path / 'test'
+    runs = list(tmp_path.glob('test-test-*'))   # a folder of its own, never a training run's
+    assert len(runs) == 1 and f'outputs: {runs[0]}/' in proc.stdout
+    run = runs[0]
     with open(run / 'scores.pkl', 'rb') as f:
         scores = pickle.load(f)
     with open(data_dir / 'val_label.pkl', 'rb') as f:
@@ -136,6 +137,7 @@ def test_test_phase_outputs(trained, data_dir, tmp_path):
     assert (run / 'confusion.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     rows = (run / 'confusion.csv').read_text().strip().splitlines()
     assert len(rows) == 9 and sum(int(v) for r in rows[1:] for v in r.split(',')[1:]) == 32
+    assert rows[0].split(',')[1:3] == ['wave_right', 'wave_left']   # the data's class names
     # a converted-style checkpoint {'model_config', 'state_dict'} evaluates the same
     ckpt = torch.load(weights, weights_only=False)
     torch.save({'model_config': ckpt['model_config'], 'state_dict': ckpt['state_dict']},
@@ -143,8 +145,8 @@ def test_test_phase_outputs(trained, data_dir, tmp_path):
     proc = run_cli(cli_args(data_dir, tmp_path, 'test2', '--phase', 'test', '--weights',
                             str(tmp_path / 'converted.pt')))
     assert proc.returncode == 0, proc.stderr
-    assert json.loads((tmp_path / 'test2' / 'metrics.json').read_text())['top1'] == \
-        metrics['top1']
+    second = next(tmp_path.glob('test2-test-*'))
+    assert json.loads((second / 'metrics.json').read_text())['top1'] == metrics['top1']
 
 
 def test_overrides_and_errors():
@@ -167,20 +169,16 @@ def test_lr_schedule():
     assert lr_factor(0, 10, cos, 8, 0.1) == 1 and lr_factor(80, 10, cos, 8, 0.1) == 0
 
 
-def test_metrics_and_png(tmp_path):
+def test_metrics():
     scores = np.array([[3, 1, 0], [0, 2, 1], [0, 3, 1], [1, 0, 2]], dtype=float)
     m = classification_metrics(scores, np.array([0, 1, 2, 2]))
     assert m['top1'] == 0.75 and m['confusion'] == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
     assert m['mean_class_accuracy'] == pytest.approx((1 + 1 + 0.5) / 3)
-    write_png(tmp_path / 'a.png', np.zeros((3, 5, 3), np.uint8))
-    data = (tmp_path / 'a.png').read_bytes()
-    assert data[:8] == b'\x89PNG\r\n\x1a\n' and data[12:16] == b'IHDR'
-    assert int.from_bytes(data[16:20], 'big') == 5 and int.from_bytes(data[20:24], 'big') == 3
 
 
 def test_synthetic_never_overwrites_real_data(tmp_path):
+    from pyg_mstgcn.train.data import prepare_data
     from pyg_mstgcn.train.distributed import DistInfo
-    from pyg_mstgcn.train.loop import prepare_data
     np.save(tmp_path / 'train_data_joint.npy', np.zeros((1, 3, 8, 25, 2), np.float32))
     config = resolve(TINY, [f'data.root={tmp_path}'])
     with pytest.raises(ConfigError, match='data.synthetic=null'):
@@ -194,3 +192,60 @@ def test_learning_rate_scales_linearly_with_the_global_batch():
     assert learning_rate(config) == pytest.approx(0.3)
     config['optim']['reference_batch_size'] = None
     assert learning_rate(config) == pytest.approx(0.15)
+
+
+def test_resume_reads_the_run_config(trained, tmp_path):
+    """--resume RUN_DIR alone: the run's config.yaml, overrides on top logged."""
+    import shutil
+    run = tmp_path / 'more'
+    shutil.copytree(trained[0], run)
+    proc = run_cli([sys.executable, '-m', 'pyg_mstgcn.train', '--resume', str(run), '--set',
+                    'train.epochs=4'])
+    assert proc.returncode == 0, proc.stderr
+    assert 'override on resume: train.epochs 3 -> 4' in proc.stdout
+    assert 'resumed from' in proc.stdout and 'epoch 4/4' in proc.stdout
+    assert torch.load(run / 'last.pt', weights_only=False)['epoch'] == 4
+    assert resolve(run / 'config.yaml')['train']['epochs'] == 4   # the change is kept
+
+
+def test_a_run_that_fails_early_leaves_no_folder(data_dir, tmp_path):
+    # the loss is not finite at the first step: nothing worth keeping was written
+    proc = run_cli(cli_args(data_dir, tmp_path, 'early', 'optim.lr=1e30',
+                            'schedule.warmup_epochs=0'))
+    assert proc.returncode == 3, proc.stderr
+    assert 'no checkpoint was written yet' in proc.stderr
+    assert not (tmp_path / 'early').exists()
+    # what a killed early run left (no last.pt) is cleared, never appended to
+    leftover = tmp_path / 'again'
+    leftover.mkdir()
+    (leftover / 'log.txt').write_text('an old run\n')
+    (leftover / 'config.yaml').write_text('old: 1\n')
+    proc = run_cli(cli_args(data_dir, tmp_path, 'again', 'train.epochs=1'))
+    assert proc.returncode == 0, proc.stderr
+    assert 'an old run' not in (leftover / 'log.txt').read_text()
+    # a folder holding other files is refused
+    (tmp_path / 'mine').mkdir()
+    (tmp_path / 'mine' / 'notes.md').write_text('mine')
+    proc = run_cli(cli_args(data_dir, tmp_path, 'mine', 'train.epochs=1'))
+    assert proc.returncode == 2 and 'holds other files' in proc.stderr
+    assert (tmp_path / 'mine' / 'notes.md').read_text() == 'mine'
+
+
+def test_results_and_metrics_are_strict_json(tmp_path):
+    from pyg_mstgcn.train.evaluation import write_json
+    write_json(tmp_path / 'm.json', {'per_class_accuracy': [1.0, float('nan')], 'top1': 0.5,
+                                     'loss': float('inf')})
+    assert json.loads((tmp_path / 'm.json').read_text(),
+                      parse_constant=lambda c: pytest.fail(f'{c} in strict JSON')) == \
+        {'per_class_accuracy': [1.0, None], 'top1': 0.5, 'loss': None}
+
+
+def test_trained_run_says_what_to_do_next(trained):
+    run, proc = trained
+    tail = proc.stdout.strip().splitlines()[-4:]
+    assert tail[0] == 'next:'
+    assert f'--phase test -c {run}/config.yaml --weights {run}/best.pt' in tail[1]
+    assert f'tensorboard --logdir {run}' in tail[2]
+    config = resolve(run / 'config.yaml')
+    assert config['output']['name'] == 'full' and config['model']['blocks'] == \
+        [[3, 8, False, 1], [8, 8, True, 1]]

@@ -44,7 +44,9 @@ from pyg_mstgcn.data.transforms import (Compose, Normalize, RngLike, TransformSp
                                         as_generator, build_transforms, valid_range)
 from pyg_mstgcn.graph import SkeletonLayout, get_layout
 from pyg_mstgcn.io import data_path as format_data_path
-from pyg_mstgcn.io import file_kind, frames_path, label_path as format_label_path, read_labels
+from pyg_mstgcn.io import (class_names_path, file_kind, frames_path, read_class_names,
+                           read_labels)
+from pyg_mstgcn.io import label_path as format_label_path
 
 PathLike = Union[str, Path]
 LayoutLike = Union[str, SkeletonLayout]
@@ -154,6 +156,11 @@ class SkeletonDataset(torch.utils.data.Dataset):
         return max(self.labels) + 1 if len(self.labels) else 0
 
     labels: List[int]
+    #: Values per joint and frame, :math:`C`, and persons per sample, :math:`M`.
+    num_channels: int
+    num_person: int
+    #: The name of each class, when the data says (else :obj:`None`).
+    class_names: Optional[List[str]] = None
 
 
 class SkeletonArrayDataset(SkeletonDataset):
@@ -249,6 +256,8 @@ class SkeletonArrayDataset(SkeletonDataset):
         self.mmap, self.debug = bool(mmap), bool(debug)
         self.data = self._load_data(truncate=False)
         self.sample_names, self.labels = read_labels(self.label_path)
+        names_file = class_names_path(self.data_path.parent)
+        self.class_names = read_class_names(names_file) if names_file.is_file() else None
         self.num_frames: Optional[np.ndarray] = None
         if self.num_frames_path is not None:
             if not self.num_frames_path.exists():
@@ -308,6 +317,14 @@ class SkeletonArrayDataset(SkeletonDataset):
     def shape(self) -> Tuple[int, ...]:
         """The data's shape ``[N, C, T, V, M]``."""
         return tuple(self.data.shape)
+
+    @property
+    def num_channels(self) -> int:
+        return int(self.data.shape[1])
+
+    @property
+    def num_person(self) -> int:
+        return int(self.data.shape[4])
 
     def __repr__(self) -> str:
         N, C, T, V, M = self.shape

@@ -143,6 +143,7 @@ class PoseAnnotationDataset(SkeletonDataset):
             elif shape[3] != channels:
                 raise ValueError(f'{where} has {shape[3]} coordinates per joint, the samples '
                                  f'before {channels}')
+        self.num_channels = (channels or 0) + int(self.with_score)
 
     def __len__(self) -> int:
         return len(self.annotations)

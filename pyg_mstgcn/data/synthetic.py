@@ -32,7 +32,8 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from pyg_mstgcn.io import split_files, write_split, write_text_atomic
+from pyg_mstgcn.io import (class_names_path, split_files, write_class_names, write_split,
+                           write_text_atomic)
 
 PathLike = Union[str, Path]
 _VERSION = 1
@@ -349,8 +350,9 @@ def make_synthetic(out_dir: PathLike, num_train: int = 640, num_val: int = 160,
 
     Files: ``train_data_joint.npy``, ``val_data_joint.npy`` (float32 ``[N, 3, frames, 25,
     2]``), ``{split}_label.pkl`` (``(sample_names, labels)``), ``{split}_num_frames.npy``
-    (int64 ``[N]``) and ``synthetic.json`` (the arguments). When the folder already holds
-    the files of the same arguments, nothing is written (unless :obj:`overwrite`).
+    (int64 ``[N]``), ``class_names.txt`` and ``synthetic.json`` (the arguments). When the
+    folder already holds the files of the same arguments, nothing is written (unless
+    :obj:`overwrite`).
 
     Args:
         out_dir (str or Path): The folder (created if needed).
@@ -381,6 +383,7 @@ def make_synthetic(out_dir: PathLike, num_train: int = 640, num_val: int = 160,
     meta = out / 'synthetic.json'
     splits = {'train': num_train, 'val': num_val}
     files = [path for split in splits for path in split_files(out, split)]
+    files.append(class_names_path(out))
     if (not overwrite and meta.exists() and all(f.exists() for f in files)
             and json.loads(meta.read_text()).get('config') == config):
         return out
@@ -389,6 +392,7 @@ def make_synthetic(out_dir: PathLike, num_train: int = 640, num_val: int = 160,
         data, names, labels, lengths = generate_split(n, num_classes, frames, seed, split)
         write_split(out, split, data, names, labels, lengths)
         digests[split] = hashlib.sha256(data.tobytes()).hexdigest()[:16]
+    write_class_names(class_names_path(out), CLASSES[:num_classes])
     write_text_atomic(meta, json.dumps({'config': config, 'sha256_16': digests}, indent=1) + '\n')
     return out
 

@@ -13,6 +13,9 @@ benchmark folder:
   0-based (files of the original tools pickled by Python 2 load too);
 - ``{split}_num_frames.npy`` (optional; ours): int64 ``[N]``, the valid frames of each sample.
   The original tools do not write it, and their data loads without it.
+
+and for the whole folder, ``class_names.txt`` (optional; ours): the name of class ``i`` on
+line ``i + 1``, used to label confusion matrices and predictions.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ PathLike = Union[str, Path]
 DATA_FILE = '{split}_data_{stream}.npy'
 LABEL_FILE = '{split}_label.pkl'
 FRAMES_FILE = '{split}_num_frames.npy'
+CLASS_NAMES_FILE = 'class_names.txt'
 
 
 def data_path(folder: PathLike, split: str, stream: str = 'joint') -> Path:
@@ -46,6 +50,25 @@ def label_path(folder: PathLike, split: str) -> Path:
 def frames_path(folder: PathLike, split: str) -> Path:
     """``{folder}/{split}_num_frames.npy``."""
     return Path(folder) / FRAMES_FILE.format(split=split)
+
+
+def class_names_path(folder: PathLike) -> Path:
+    """``{folder}/class_names.txt``."""
+    return Path(folder) / CLASS_NAMES_FILE
+
+
+def read_class_names(path: PathLike) -> List[str]:
+    """Class names, one per line (blank lines at the end ignored)."""
+    names = Path(path).read_text(encoding='utf-8').splitlines()
+    while names and not names[-1].strip():
+        names.pop()
+    return [name.strip() for name in names]
+
+
+def write_class_names(path: PathLike, names: Sequence[str]) -> None:
+    """Writes class names, one per line (atomically)."""
+    with atomic_write(path, 'w', encoding='utf-8') as f:
+        f.write(''.join(f'{name}\n' for name in names))
 
 
 def split_files(folder: PathLike, split: str) -> Tuple[Path, Path, Path]:

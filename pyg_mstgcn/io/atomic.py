@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Union
+from typing import IO, Any, Iterator, Union
 
 PathLike = Union[str, Path]
 
@@ -45,3 +45,11 @@ def write_text_atomic(path: PathLike, text: str) -> None:
     """Writes :obj:`text` (UTF-8) to :obj:`path` through :func:`atomic_write`."""
     with atomic_write(path, 'w', encoding='utf-8') as f:
         f.write(text)
+
+
+def save_atomic(obj: Any, path: PathLike) -> None:
+    """:func:`torch.save` through :func:`atomic_write` (checkpoints: a run killed while
+    writing leaves the previous one whole)."""
+    import torch  # here, so that importing pyg_mstgcn.io never loads PyTorch
+    with atomic_write(path) as f:
+        torch.save(obj, f)

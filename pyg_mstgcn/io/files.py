@@ -4,7 +4,9 @@ from __future__ import annotations
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Mapping, Union
+
+from pyg_mstgcn.errors import InputError
 
 PathLike = Union[str, Path]
 
@@ -49,8 +51,8 @@ def file_kind(path: PathLike) -> str:
 def load_pickle(path: PathLike, what: str = 'file', hint: str = '') -> Any:
     """Unpickles :obj:`path`, also when it was pickled by Python 2 (as some files of the
     original tools were). A missing file, or one that is not a pickle, is a
-    :class:`FileNotFoundError` or :class:`ValueError` saying what :obj:`what` should be
-    (and :obj:`hint`) and what the file is."""
+    :class:`FileNotFoundError` or :class:`~pyg_mstgcn.errors.InputError` saying what
+    :obj:`what` should be (and :obj:`hint`) and what the file is."""
     path = Path(path)
     hint = f'; {hint}' if hint else ''
     if not path.is_file():
@@ -67,4 +69,22 @@ def load_pickle(path: PathLike, what: str = 'file', hint: str = '') -> Any:
     kind = file_kind(path)
     problem = 'a damaged or unreadable pickle' if kind == 'a Python pickle' else \
         f'{kind}, not a Python pickle'
-    raise ValueError(f'{what} {path} is {problem}{hint}')
+    raise InputError(f'{what} {path} is {problem}{hint}')
+
+
+def load_torch(path: PathLike, what: str, weights_only: bool = True) -> Mapping[str, Any]:
+    """The mapping :func:`torch.save` wrote at :obj:`path` (on the CPU). A missing file is a
+    :class:`FileNotFoundError`; one that cannot be read, or holds no mapping, an
+    :class:`~pyg_mstgcn.errors.InputError` saying what :obj:`what` should be and what the
+    file is."""
+    import torch  # here, so that importing pyg_mstgcn.io never loads PyTorch
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'{what} {path} does not exist')
+    try:
+        content = torch.load(path, map_location='cpu', weights_only=weights_only)
+    except Exception:  # noqa: BLE001 - any failure to read is reported the same way
+        raise InputError(f'{path} is {file_kind(path)}, not {what} (torch.save)') from None
+    if not isinstance(content, Mapping):
+        raise InputError(f'{path} holds a {type(content).__name__}, not {what}')
+    return content

@@ -1,27 +1,22 @@
-"""Checkpoints: atomic writes, RNG states, and reading weights of any of our formats."""
+"""Checkpoints: atomic writes, RNG states, and weights of any of our formats, loaded into a
+model with a one-line account of what does not fit."""
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 import torch
 
+from pyg_mstgcn.errors import InputError, listed
+from pyg_mstgcn.io import load_torch
+
 PathLike = Union[str, Path]
 
 
-def save_atomic(obj: Any, path: PathLike) -> None:
-    """:func:`torch.save` to a temporary file, then :func:`os.replace`: a reader (or a run
-    killed while writing) sees the old file or the new one, never half of one."""
-    path = Path(path)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    with open(tmp, 'wb') as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+class WeightsError(InputError):
+    """Weights that cannot be read, or do not fit the model they are loaded into."""
 
 
 def rng_state() -> Dict[str, Any]:
@@ -42,10 +37,13 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
 
 
 def load_checkpoint(path: PathLike) -> Dict[str, Any]:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
-    return torch.load(path, map_location='cpu', weights_only=False)
+    """The mapping saved at :obj:`path`; a missing file, or one that is not a PyTorch
+    checkpoint, is a :class:`WeightsError` saying what the file is."""
+    try:
+        # our checkpoints hold RNG states and configurations besides tensors
+        return dict(load_torch(path, 'a checkpoint or a state dict', weights_only=False))
+    except (FileNotFoundError, InputError) as e:
+        raise WeightsError(str(e)) from None
 
 
 def read_weights(path: PathLike) -> Tuple[Optional[Dict[str, Any]], Dict[str, torch.Tensor]]:
@@ -53,12 +51,47 @@ def read_weights(path: PathLike) -> Tuple[Optional[Dict[str, Any]], Dict[str, to
     ``best.pt``), a converted original (``{'model_config', 'state_dict'}``) or a bare state
     dict. A ``module.`` prefix (DDP) is removed."""
     content = load_checkpoint(path)
-    if not isinstance(content, Mapping):
-        raise ValueError(f'{path} does not hold a state dict or a checkpoint mapping')
     if 'state_dict' in content:
         config, state = content.get('model_config'), content['state_dict']
     else:
         config, state = None, content
+    if not isinstance(state, Mapping) or not all(torch.is_tensor(v) for v in state.values()):
+        raise WeightsError(f'{path} holds no state dict of tensors')
     state = {(k[len('module.'):] if k.startswith('module.') else k): v
              for k, v in state.items()}
     return (dict(config) if config is not None else None), state
+
+
+def weights_mismatch(model: torch.nn.Module, state: Mapping[str, torch.Tensor]
+                     ) -> Optional[str]:
+    """What keeps :obj:`state` from loading into :obj:`model`, in one line (None if it fits):
+    tensors of another shape (the classifier first: another class count), missing and
+    unexpected keys, each list capped."""
+    ours = model.state_dict()
+    shapes: List[str] = []
+    for key, value in state.items():
+        if key in ours and tuple(value.shape) != tuple(ours[key].shape):
+            shapes.append(f'{key} {list(value.shape)} in the weights, '
+                          f'{list(ours[key].shape)} in the model')
+    shapes.sort(key=lambda text: not text.startswith('fc.'))
+    missing = [k for k in ours if k not in state]
+    unexpected = [k for k in state if k not in ours]
+    problems = []
+    if shapes:
+        problems.append(f'{len(shapes)} tensor(s) of another shape ({listed(shapes, 2)})')
+    if missing:
+        problems.append(f'{len(missing)} missing ({listed(missing, 3)})')
+    if unexpected:
+        problems.append(f'{len(unexpected)} unexpected ({listed(unexpected, 3)})')
+    return '; '.join(problems) or None
+
+
+def load_weights(model: torch.nn.Module, state: Mapping[str, torch.Tensor],
+                 where: str) -> None:
+    """Loads :obj:`state` into :obj:`model`, or raises a :class:`WeightsError` that says in
+    one line what does not fit (see :func:`weights_mismatch`)."""
+    problem = weights_mismatch(model, state)
+    if problem is not None:
+        raise WeightsError(f'the weights of {where} do not fit this model (a different '
+                           f'architecture or class count): {problem}')
+    model.load_state_dict(state)

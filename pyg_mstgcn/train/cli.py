@@ -1,89 +1,138 @@
 """``python -m pyg_mstgcn.train``: train MST-GCN, or evaluate a checkpoint (``--phase test``).
 
-With no arguments it trains the small network of ``configs/train/synthetic.yaml`` on the
-built-in synthetic dataset (generated into ``runs/synthetic_data`` the first time): a few
-minutes on a CPU.
+With no arguments it trains a small network on the built-in synthetic dataset (the recipe
+``synthetic``, generated into runs/synthetic_data the first time): about a minute on a CPU.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import List, Optional
 
-EPILOG = """\
-configuration:
-  A YAML file (--config) sets values over the defaults; --set KEY=VALUE overrides them (repeat
-  it, or give several after one --set). KEY is a dotted path, VALUE is read as YAML:
-    --set optim.lr=0.05 train.epochs=20 schedule.steps=[10,15] train.amp=bf16
-    --set data.root=data/ntu60/xsub data.stream=bone output.name=ntu60-xsub-bone
-  Sections: data (root, synthetic, train_split, val_split, stream, layout, stream_first,
-  train_transforms, val_transforms, batch_size [global], val_batch_size, num_workers, debug),
-  model (build_model options, or the path of configs/models/*.yaml), optim (lr, momentum,
-  nesterov, weight_decay), schedule (name: multistep|cosine, warmup_epochs, steps, gamma,
-  min_lr), train (epochs, seed, device, amp: null|bf16|fp16 [CUDA only], clip_grad_norm,
-  label_smoothing, eval_interval, deterministic, threads), output (dir, name).
-  An unknown key is an error naming it. The resolved configuration is written to
-  RUN/config.yaml, where RUN is output.dir/output.name (default runs/CONFIG-DATE-TIME).
+from pyg_mstgcn.config_files import config_dir, config_names, describe_config, load_yaml
+from pyg_mstgcn.errors import InputError, report
 
-outputs (training): RUN/config.yaml, log.txt, TensorBoard events, last.pt (every epoch),
-  best.pt, results.json.  --resume continues RUN/last.pt exactly (same weights as an
-  uninterrupted run).
-outputs (--phase test): RUN/metrics.json, per_class.csv, confusion.csv, confusion.png,
-  scores.pkl (sample name -> logits, for python -m pyg_mstgcn.ensemble), labels.pkl.
+EXAMPLES = """\
+examples:
+  python -m pyg_mstgcn.train                                  # the synthetic demo
+  python -m pyg_mstgcn.train -c ntu60_xsub_joint --set data.root=data/ntu60/xsub
+  python -m pyg_mstgcn.train -c my_recipe.yaml --set optim.lr=0.05 schedule.steps=[30,40]
+  python -m pyg_mstgcn.train --resume runs/ntu60_xsub_joint   # continue a run
+  python -m pyg_mstgcn.train --phase test -c runs/X/config.yaml --weights runs/X/best.pt
+  torchrun --nproc_per_node=4 -m pyg_mstgcn.train -c ntu60_xsub_bone
 
-distributed: torchrun --nproc_per_node=N -m pyg_mstgcn.train --config C.yaml
-  (data.batch_size is the global batch, divisible by N; NCCL on CUDA, gloo on CPU; batch
-  norm synchronised over the global batch on both; each step sees the samples of the same
-  step of one process, and validation evaluates every sample exactly once).
+outputs (training): RUN/config.yaml (the resolved configuration), log.txt, TensorBoard
+  events, last.pt (every epoch), best.pt, results.json; RUN is output.dir/output.name.
+outputs (--phase test), in a folder of their own, RUN-test-DATE-TIME: metrics.json,
+  per_class.csv, confusion.csv, confusion.png, scores.pkl (sample name -> logits, for
+  python -m pyg_mstgcn.ensemble), labels.pkl.
+exit status: 0 done, 2 bad input (one line on stderr), 3 the loss became NaN or infinite.
+
+distributed: under torchrun, data.batch_size is the global batch (divisible by the number of
+  processes); NCCL on CUDA, gloo on CPU; batch norm over the global batch; each step sees
+  the samples of the same step of one process; validation evaluates every sample once.
 """
 
 
 def parser() -> argparse.ArgumentParser:
+    from pyg_mstgcn.train.config import help_text
     p = argparse.ArgumentParser(prog='python -m pyg_mstgcn.train', description=__doc__,
-                                epilog=EPILOG,
+                                epilog=EXAMPLES + '\n' + help_text(),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--config', '-c', default=None,
-                   help='YAML config (default: configs/train/synthetic.yaml)')
+    p.add_argument('--config', '-c', default=None, metavar='RECIPE',
+                   help='a shipped recipe by name (--list-configs) or a YAML file '
+                        '(default: synthetic)')
     p.add_argument('--set', '-s', dest='overrides', nargs='+', action='append', default=[],
                    metavar='KEY=VALUE', help='override config values (dotted keys, YAML values)')
     p.add_argument('--phase', choices=('train', 'test'), default='train',
                    help='train (default) or test: evaluate --weights on the validation split')
-    p.add_argument('--weights', default=None,
+    p.add_argument('--weights', default=None, metavar='CKPT',
                    help='--phase test: checkpoint (last.pt/best.pt, or a converted original '
                         "{'model_config', 'state_dict'}); its model_config is used if present")
-    p.add_argument('--resume', nargs='?', const='auto', default=None, metavar='RUN',
-                   help='continue from RUN/last.pt (RUN a run folder or a last.pt; without '
-                        'a value: output.name, or the newest run of this config)')
+    p.add_argument('--resume', nargs='?', const='auto', default=None, metavar='RUN_DIR',
+                   help="continue a run from RUN_DIR/last.pt with RUN_DIR/config.yaml (no -c "
+                        "needed; --set overrides it and is logged). Without a value: the run "
+                        "of -c's output.name, or its newest run")
     p.add_argument('--print-config', action='store_true',
                    help='print the resolved configuration and exit')
+    p.add_argument('--list-configs', action='store_true',
+                   help='list the shipped recipes and model configurations and exit')
     return p
+
+
+def list_configs() -> str:
+    """The shipped recipes and model configurations, each with its description."""
+    lines = [f'recipes (-c NAME; in {config_dir() / "train"}):']
+    for kind, header in (('train', None), ('models', 'models (model: NAME, or '
+                                                       "pyg_mstgcn.models.build_model('NAME')):")):
+        if header:
+            lines.append(header)
+        names = config_names(kind)
+        width = max(map(len, names))
+        lines += [f'  {name:<{width}}  {describe_config(config_dir() / kind / (name + ".yaml"))}'
+                  for name in names]
+    return '\n'.join(lines)
+
+
+def resolve_resume(args: argparse.Namespace, overrides: List[str]):
+    """The configuration and run folder of ``--resume``: the run's saved ``config.yaml`` with
+    the overrides on top (each change is logged)."""
+    from pyg_mstgcn.train.config import differences, resolve
+    from pyg_mstgcn.train.runtime import find_resume
+    if args.resume == 'auto':
+        run_dir = find_resume(resolve(args.config, overrides), 'auto')
+    else:
+        run_dir = find_resume({}, args.resume)
+    saved = load_yaml(run_dir / 'config.yaml')
+    saved['_config_file'] = str(run_dir / 'config.yaml')
+    config = resolve(base=saved, overrides=overrides)
+    changes = differences(resolve(base=saved), config)
+    return config, run_dir, changes
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parser().parse_args(argv)
-    from pyg_mstgcn.train.config import ConfigError, dump, resolve
-    from pyg_mstgcn.train.loop import NonFiniteLoss, test, train
     overrides = [o for group in args.overrides for o in group]
+    if args.list_configs:
+        print(list_configs())
+        return 0
+    from pyg_mstgcn.train.config import ConfigError, dump, resolve
+    from pyg_mstgcn.train.evaluation import test
+    from pyg_mstgcn.train.loop import NonFiniteLoss, train
     try:
-        config = resolve(args.config, overrides)
+        if args.phase == 'test':
+            if args.weights is None:
+                raise ConfigError('--phase test needs --weights CKPT (a best.pt or last.pt)')
+            if args.resume:
+                raise ConfigError('--resume is for training, not --phase test')
+        elif args.weights is not None:
+            raise ConfigError('--weights is for --phase test; to continue training use '
+                              '--resume RUN_DIR')
+        if args.weights is not None and not Path(args.weights).is_file():
+            raise ConfigError(f'--weights {args.weights}: no such file')
+        run_dir, changes = None, []
+        if args.resume:
+            config, run_dir, changes = resolve_resume(args, overrides)
+        else:
+            config = resolve(args.config, overrides)
         if args.print_config:
             print(dump(config), end='')
             return 0
+        for key, before, after in changes:
+            print(f'override on resume: {key} {before!r} -> {after!r}')
         if args.phase == 'test':
-            if args.weights is None:
-                raise ConfigError('--phase test needs --weights W.pt')
-            if args.resume:
-                raise ConfigError('--resume is for training, not --phase test')
             test(config, args.weights)
         else:
-            if args.weights is not None:
-                raise ConfigError('--weights is for --phase test; to continue training use '
-                                  '--resume')
-            train(config, args.resume)
-    except (ConfigError, FileNotFoundError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+            train(config, run_dir)
+    except InputError as e:
+        return report(e)
     except NonFiniteLoss as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 3
+        return report(e, 3)
+    except KeyboardInterrupt:
+        return report('interrupted; a run with a last.pt continues with --resume RUN_DIR', 130)
     return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,172 +1,157 @@
-r"""The trainer's configuration: defaults, YAML files and command-line overrides.
+r"""The trainer's configuration: every option, its default, its help and what it accepts, in
+one table (:data:`OPTIONS`); recipes, command-line overrides and their checks.
 
-As timm's ``train.py``: a YAML file sets values over :data:`DEFAULTS`, ``--set key=value``
-overrides them (``key`` a dotted path such as ``optim.lr``; ``value`` read as YAML, so
-``--set schedule.steps=[50,70,90]`` gives a list and ``--set train.amp=null`` gives
-:obj:`None`), and the resolved configuration is written into the run folder. A key that
-:data:`DEFAULTS` does not hold is an error naming it, before anything is trained; the
-``model`` section is checked by :func:`~pyg_mstgcn.models.build_model` and may also be the
-path of a model YAML (``configs/models/*.yaml``, its ``model`` section is used), or a mapping
-with ``_base_: PATH`` and the options that change (``{_base_: ..., num_classes: 120}``).
+As timm's ``train.py``: a recipe (a YAML file, or a shipped one by name, see
+:mod:`pyg_mstgcn.config_files`) sets values over the defaults, ``--set key=value`` overrides
+them (``key`` a dotted path such as ``optim.lr``; ``value`` read as YAML, so ``--set
+schedule.steps=[50,70,90]`` gives a list and ``--set train.amp=null`` gives :obj:`None`), and
+the resolved configuration is written into the run folder. Every value is checked before
+anything is trained; an unknown key or a value out of range is a :class:`ConfigError` saying
+what, where it was set and what is allowed. The ``model`` section holds the options of
+:func:`~pyg_mstgcn.models.build_model` (checked by the model) or names a model configuration.
 """
 from __future__ import annotations
 
 import copy
-import difflib
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
+from pyg_mstgcn.checks import (BOOL, MAPPING, NON_NEGATIVE, NON_NEGATIVE_INT, NULL, POSITIVE,
+                               POSITIVE_INT, TEXT, OneOf, Rule, interval, list_of, suggest)
+from pyg_mstgcn.config_files import (ConfigError, find_config, load_recipe, merge,
+                                     read_numbers, set_model, source_of)
+from pyg_mstgcn.data.transforms import build_transforms
+from pyg_mstgcn.data.streams import STREAMS
+from pyg_mstgcn.graph.layout import ALIASES as LAYOUT_ALIASES
+from pyg_mstgcn.graph.layout import LAYOUTS
+from pyg_mstgcn.train.data import DATASET_FORMATS
+from pyg_mstgcn.train.model import build_checked_model
+
 PathLike = Union[str, Path]
 
-#: The repository's ``configs`` folder (present in a source checkout / editable install).
-CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs'
-#: The configuration used when none is given.
-DEFAULT_CONFIG = CONFIG_DIR / 'train' / 'synthetic.yaml'
+#: The recipe used when none is given: the built-in synthetic dataset.
+DEFAULT_CONFIG = 'synthetic'
 
-#: Every key the trainer knows, with its default. ``model`` is free-form (checked by
-#: ``build_model``); ``data.synthetic`` is ``None`` or the arguments of ``make_synthetic``.
-DEFAULTS: Dict[str, Any] = {
-    'data': {
-        'root': None,               # folder of {split}_data_joint.npy / {split}_label.pkl
-        'synthetic': None,          # None, or make_synthetic() arguments: generate into root
-        'train_split': 'train',
-        'val_split': 'val',
-        'stream': 'joint',          # joint | bone | joint_motion | bone_motion
-        'layout': 'ntu-rgb+d',
-        'stream_first': True,
-        'train_transforms': [],     # build_transforms() specifications
-        'val_transforms': [],
-        'batch_size': 32,           # global batch size (split over processes under torchrun)
-        'val_batch_size': 64,
-        'num_workers': 0,
-        'debug': False,             # first 100 samples of each split only
-    },
-    'model': {},
-    'optim': {
-        'lr': 0.1,                  # for reference_batch_size (or the batch size above)
-        'reference_batch_size': None,  # lr is scaled by data.batch_size / this, if set
-        'momentum': 0.9,
-        'nesterov': True,
-        'weight_decay': 1e-4,
-    },
-    'schedule': {
-        'name': 'multistep',        # multistep | cosine
-        'warmup_epochs': 0,         # linear warm-up from lr / warmup_epochs... to lr
-        'steps': [],                # multistep: epochs where lr is multiplied by gamma
-        'gamma': 0.1,
-        'min_lr': 0.0,              # cosine: final learning rate
-    },
-    'train': {
-        'epochs': 10,
-        'seed': 0,
-        'device': 'auto',           # auto (cuda if available) | cpu | cuda | cuda:N
-        'amp': None,                # None | bf16 | fp16 (CUDA only; ignored on CPU)
-        'clip_grad_norm': None,     # max gradient norm, or None
-        'label_smoothing': 0.0,
-        'eval_interval': 1,         # validate every N epochs (and after the last)
-        'deterministic': True,      # torch.use_deterministic_algorithms
-        'threads': None,            # torch.set_num_threads, or None to keep the default
-    },
-    'output': {
-        'dir': 'runs',
-        'name': None,               # run folder name; None: {config name}-{date-time}
-    },
-}
+
+# ------------------------------------------------------------------------------------------
+# What a value may be (beyond the shared rules of pyg_mstgcn.checks)
+
+DEVICE = Rule("'auto', 'cpu', 'cuda' or 'cuda:N'",
+              lambda v: isinstance(v, str) and re.fullmatch(r'auto|cpu|cuda(:\d+)?', v)
+              is not None)
+LAYOUT = OneOf([*LAYOUTS, *LAYOUT_ALIASES])
+TRANSFORM_LIST = Rule('a list of transforms (names, or mappings with a name and options)',
+                      lambda v: isinstance(v, list))
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configuration option: its default, what it is, and what it accepts."""
+    default: Any
+    help: str
+    rule: Rule
+
 
 #: Arguments of make_synthetic accepted under ``data.synthetic``.
 SYNTHETIC_KEYS = ('num_train', 'num_val', 'num_classes', 'frames', 'seed')
 
+#: Every option of the trainer, by section. ``model`` is free-form: its options are those of
+#: :func:`~pyg_mstgcn.models.build_model`, checked by the model itself.
+OPTIONS: Dict[str, Dict[str, Option]] = {
+    'data': {
+        'format': Option('arrays', 'how data.root is read: arrays (a folder of '
+                         '{split}_data_joint.npy and {split}_label.pkl)',
+                         OneOf(DATASET_FORMATS)),
+        'root': Option(None, 'the data: a folder of preprocessed arrays', TEXT),
+        'synthetic': Option(None, 'generate the built-in synthetic dataset into data.root: '
+                            f'null, or make_synthetic arguments ({", ".join(SYNTHETIC_KEYS)})',
+                            NULL | MAPPING),
+        'train_split': Option('train', 'the split trained on', TEXT),
+        'val_split': Option('val', 'the split evaluated on (also by --phase test)', TEXT),
+        'stream': Option('joint', 'the input stream, computed on the fly', OneOf(STREAMS)),
+        'layout': Option('ntu-rgb+d', 'the skeleton layout of the data', LAYOUT),
+        'stream_first': Option(True, 'compute the stream before the transforms (the '
+                               'original) or after them (CTR-GCN, PYSKL)', BOOL),
+        'train_transforms': Option([], 'training augmentation, e.g. [random_shift, '
+                                   '{name: uniform_sample, size: 64}]', TRANSFORM_LIST),
+        'val_transforms': Option([], 'evaluation transforms', TRANSFORM_LIST),
+        'batch_size': Option(32, 'the global batch size (split over the processes under '
+                             'torchrun)', POSITIVE_INT),
+        'val_batch_size': Option(64, 'the global evaluation batch size', POSITIVE_INT),
+        'num_workers': Option(0, 'data-loading worker processes per training process '
+                              '(lowered to the CPU count)', NON_NEGATIVE_INT),
+        'debug': Option(False, 'use the first 100 samples of each split only', BOOL),
+    },
+    'optim': {
+        'lr': Option(0.1, 'the learning rate (for optim.reference_batch_size, if set)',
+                     POSITIVE),
+        'reference_batch_size': Option(None, 'the global batch optim.lr is meant for; lr is '
+                                       'scaled by data.batch_size / this', NULL | POSITIVE_INT),
+        'momentum': Option(0.9, 'SGD momentum', interval(0, 1)),
+        'nesterov': Option(True, 'Nesterov momentum (needs momentum > 0)', BOOL),
+        'weight_decay': Option(1e-4, 'L2 weight decay', NON_NEGATIVE),
+    },
+    'schedule': {
+        'name': Option('multistep', 'the learning-rate schedule', OneOf(('multistep', 'cosine'))),
+        'warmup_epochs': Option(0, 'linear warm-up from lr / iterations to lr over these '
+                                'epochs', NON_NEGATIVE),
+        'steps': Option([], 'multistep: the epochs where lr is multiplied by gamma',
+                        list_of(NON_NEGATIVE)),
+        'gamma': Option(0.1, 'multistep: the factor at each step', POSITIVE),
+        'min_lr': Option(0.0, 'cosine: the final learning rate', NON_NEGATIVE),
+    },
+    'train': {
+        'epochs': Option(10, 'epochs to train', POSITIVE_INT),
+        'seed': Option(0, 'the seed of weights, sampling and augmentation', NON_NEGATIVE_INT),
+        'device': Option('auto', 'auto is CUDA when available, else the CPU', DEVICE),
+        'amp': Option(None, 'automatic mixed precision on CUDA (ignored on the CPU)',
+                      NULL | OneOf(('bf16', 'fp16'))),
+        'clip_grad_norm': Option(None, 'clip the gradient norm to this', NULL | POSITIVE),
+        'label_smoothing': Option(0.0, 'label smoothing of the loss', interval(0, 1, False)),
+        'eval_interval': Option(1, 'validate every N epochs (and after the last)',
+                                POSITIVE_INT),
+        'deterministic': Option(True, 'torch.use_deterministic_algorithms', BOOL),
+        'threads': Option(None, 'torch.set_num_threads, or null to keep the default',
+                          NULL | POSITIVE_INT),
+    },
+    'output': {
+        'dir': Option('runs', 'the folder of the run folders', TEXT),
+        'name': Option(None, 'the run folder name; null: {recipe}-{date-time}', NULL | TEXT),
+    },
+}
 
-class ConfigError(ValueError):
-    """A configuration the trainer cannot use; the message says what and where."""
+#: Every key with its default (``model`` empty: the recipe names it).
+DEFAULTS: Dict[str, Any] = {
+    'data': {k: o.default for k, o in OPTIONS['data'].items()},
+    'model': {},
+    **{section: {k: o.default for k, o in options.items()}
+       for section, options in OPTIONS.items() if section != 'data'},
+}
+SECTIONS = tuple(DEFAULTS)
 
 
-def _suggest(key: str, valid: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(valid), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ''
+def help_text() -> str:
+    """Every option with its default and what it accepts, for ``--help``."""
+    lines = ['configuration options (set them in a recipe or with --set SECTION.KEY=VALUE):']
+    for section, options in OPTIONS.items():
+        lines.append(f'  {section}:')
+        for key, option in options.items():
+            default = yaml.safe_dump(option.default, default_flow_style=True).strip()
+            default = default.removesuffix('\n...').removesuffix('...').strip()
+            lines.append(f'    {section}.{key} = {default}: {option.help} ({option.rule.allowed})')
+        if section == 'data':
+            lines.append('  model: a model configuration name (--list-configs) or the '
+                         'options of pyg_mstgcn.models.build_model (num_classes, layout, '
+                         'blocks, block_type, attention, backend, ...)')
+    return '\n'.join(lines)
 
 
-_FLOAT = re.compile(r'^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)$')
-
-
-def _numbers(value: Any) -> Any:
-    """YAML 1.1 reads ``1e-4`` (no dot) as a string; such strings become floats."""
-    if isinstance(value, str) and _FLOAT.match(value.strip()):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_numbers(v) for v in value]
-    return value
-
-
-def load_yaml(path: PathLike) -> Dict[str, Any]:
-    """A YAML mapping from a file, with a clear error when it is absent or not a mapping."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f'config file {path} does not exist')
-    with open(path) as f:
-        content = _numbers(yaml.safe_load(f) or {})
-    if not isinstance(content, dict):
-        raise ConfigError(f'{path} must hold a mapping of sections (data, model, optim, '
-                          f'schedule, train, output), got {type(content).__name__}')
-    return content
-
-
-def _resolve_model(model: Any, base: Path) -> Dict[str, Any]:
-    if isinstance(model, str):
-        candidates = [Path(model), base / model, CONFIG_DIR.parent / model]
-        path = next((p for p in candidates if p.exists()), None)
-        if path is None:
-            raise ConfigError(f"model file '{model}' not found (looked in "
-                              f"{', '.join(str(p) for p in candidates)})")
-        content = load_yaml(path)
-        model = content.get('model', content)
-    if isinstance(model, dict) and '_base_' in model:   # a model file plus changes
-        model = dict(model)
-        base_model = _resolve_model(str(model.pop('_base_')), base)
-        model = {**base_model, **model}
-    if model is None:
-        return {}
-    if not isinstance(model, dict):
-        raise ConfigError(f'the model section must be a mapping of build_model options or the '
-                          f'path of a model YAML (got {type(model).__name__})')
-    return dict(model)
-
-
-def merge(base: Dict[str, Any], update: Mapping[str, Any], where: str,
-          schema: Mapping[str, Any] = DEFAULTS, prefix: str = '') -> Dict[str, Any]:
-    """Merges :obj:`update` into :obj:`base` (in place), raising :class:`ConfigError` for a key
-    that :obj:`schema` does not hold. Sections, ``model`` and ``data.synthetic`` are merged
-    key by key; lists are replaced as a whole."""
-    unknown = [k for k in update if k not in schema]
-    if unknown:
-        key = unknown[0]
-        raise ConfigError(
-            f"unknown config key{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(repr(prefix + k) for k in unknown)} in {where}{_suggest(key, schema)}; "
-            f"valid keys{' of ' + prefix.rstrip('.') if prefix else ''}: {', '.join(schema)}")
-    for key, value in update.items():
-        full = prefix + key
-        if full == 'data.synthetic' and isinstance(value, dict) and \
-                isinstance(base.get(key), dict):
-            base[key] = {**base[key], **value}
-        elif full == 'model':
-            if not isinstance(value, dict):
-                raise ConfigError(f'model in {where} must be a mapping')
-            base['model'].update(value)
-        elif isinstance(schema[key], dict) and full != 'data.synthetic':
-            if not isinstance(value, dict):
-                raise ConfigError(f"'{full}' in {where} must be a mapping of "
-                                  f"{', '.join(schema[key])} (got {value!r})")
-            merge(base[key], value, where, schema[key], full + '.')
-        else:
-            base[key] = copy.deepcopy(value)
-    return base
-
+# ------------------------------------------------------------------------------------------
+# Resolving a configuration
 
 def parse_override(text: str) -> Dict[str, Any]:
     """``'a.b=value'`` as the nested mapping ``{'a': {'b': value}}``, value read as YAML."""
@@ -177,9 +162,10 @@ def parse_override(text: str) -> Dict[str, Any]:
     if not all(parts):
         raise ConfigError(f"override '{text}': bad key '{key}'")
     try:
-        parsed = _numbers(yaml.safe_load(value)) if value.strip() else None
+        parsed = read_numbers(yaml.safe_load(value)) if value.strip() else None
     except yaml.YAMLError as e:
-        raise ConfigError(f"override '{text}': value is not valid YAML ({e})") from None
+        first = str(e).splitlines()[0]
+        raise ConfigError(f"override '{text}': the value is not valid YAML ({first})") from None
     out: Dict[str, Any] = {}
     node = out
     for p in parts[:-1]:
@@ -188,23 +174,113 @@ def parse_override(text: str) -> Dict[str, Any]:
     return out
 
 
-def resolve(path: Optional[PathLike] = None, overrides: Iterable[str] = ()) -> Dict[str, Any]:
-    """The resolved configuration: :data:`DEFAULTS`, then the YAML file, then the overrides."""
+def _check_keys(content: Mapping[str, Any], sources: Mapping[str, str]) -> None:
+    """Raises for a key no section holds, naming where it was set."""
+    for section, value in content.items():
+        if section not in DEFAULTS:
+            raise ConfigError(f"unknown config section '{section}' in "
+                              f"{source_of(section, sources)}{suggest(section, SECTIONS)}; "
+                              f"sections: {', '.join(SECTIONS)}")
+        if section == 'model':
+            continue
+        if not isinstance(value, dict):
+            raise ConfigError(f"'{section}' in {source_of(section, sources)} must be a mapping "
+                              f"of {', '.join(OPTIONS[section])} (got {value!r})")
+        for key in value:
+            if key not in OPTIONS[section]:
+                full = f'{section}.{key}'
+                raise ConfigError(f"unknown config key '{full}' in {source_of(full, sources)}"
+                                  f"{suggest(key, OPTIONS[section])}; valid keys of {section}: "
+                                  f"{', '.join(OPTIONS[section])}")
+
+
+def _apply(config: Dict[str, Any], content: Mapping[str, Any], where: str,
+           sources: Dict[str, str], relative_to: Optional[Path] = None) -> None:
+    content = dict(content)
+    model = content.pop('model', None)
+    _check_keys(content, {k: where for k in content})
+    merge(config, content, where, sources)
+    if model is not None:
+        set_model(config, model, where, sources, relative_to)
+
+
+def resolve(path: Optional[PathLike] = None, overrides: Iterable[str] = (),
+            base: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """The resolved configuration: the defaults, then the recipe :obj:`path` (a shipped name
+    or a file; the synthetic recipe by default) or the saved configuration :obj:`base` (a
+    run's ``config.yaml``, read by ``--resume``), then the overrides; every value checked.
+
+    The result also holds ``_config_file`` (the recipe's path) and ``_sources`` (where each
+    key was set), which :func:`dump` leaves out.
+    """
     config = copy.deepcopy(DEFAULTS)
-    path = Path(path) if path is not None else DEFAULT_CONFIG
-    if path is not None:
-        content = load_yaml(path)
-        if 'model' in content:
-            content['model'] = _resolve_model(content['model'], path.parent)
-        merge(config, content, str(path))
+    sources: Dict[str, str] = {}
+    if base is not None:
+        recipe_path = Path(base.get('_config_file', 'run'))
+        _apply(config, {k: v for k, v in base.items() if not k.startswith('_')},
+               str(recipe_path), sources)
+    else:
+        recipe_path = find_config(path if path is not None else DEFAULT_CONFIG, 'train')
+        recipe, recipe_sources = load_recipe(recipe_path)
+        _check_keys(recipe, recipe_sources)
+        model = recipe.pop('model', None)
+        merge(config, recipe, str(recipe_path), sources)
+        if model is not None:
+            config['model'] = model
+        sources.update(recipe_sources)
     for text in overrides:
-        update = parse_override(text)
-        if 'model' in update and isinstance(update['model'], str):
-            update['model'] = _resolve_model(update['model'], Path.cwd())
-        merge(config, update, f"override '{text}'")
-    config['_config_file'] = str(path)
+        _apply(config, parse_override(text), f'--set {text}', sources, Path.cwd())
+    config['_config_file'] = str(recipe_path)
+    config['_sources'] = sources
     validate(config)
+    # every model option, the defaults filled in, so that the saved config.yaml rebuilds it
+    config['model'] = build_checked_model(config['model'], None, config).config()
     return config
+
+
+# ------------------------------------------------------------------------------------------
+# Checks
+
+def _fail(key: str, value: Any, allowed: str, config: Mapping[str, Any]) -> None:
+    where = source_of(key, config.get('_sources', {}))
+    raise ConfigError(f'{key} must be {allowed} (got {value!r}; set in {where})')
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Checks every value that can be checked without data or a model."""
+    for section, options in OPTIONS.items():
+        for key, option in options.items():
+            value = config[section][key]
+            if not option.rule.accepts(value):
+                _fail(f'{section}.{key}', value, option.rule.allowed, config)
+    data, optim = config['data'], config['optim']
+    synthetic = data['synthetic']
+    if synthetic is not None:
+        for key, value in synthetic.items():
+            if key not in SYNTHETIC_KEYS:
+                raise ConfigError(f"unknown config key 'data.synthetic.{key}' in "
+                                  f"{source_of('data.synthetic', config.get('_sources', {}))}"
+                                  f"{suggest(key, SYNTHETIC_KEYS)}; valid keys: "
+                                  f"{', '.join(SYNTHETIC_KEYS)}")
+            rule = NON_NEGATIVE_INT if key == 'seed' else POSITIVE_INT
+            if not rule.accepts(value):
+                _fail(f'data.synthetic.{key}', value, rule.allowed, config)
+    for key in ('train_transforms', 'val_transforms'):
+        try:
+            build_transforms(data[key])
+        except (ValueError, TypeError) as e:
+            where = source_of(f'data.{key}', config.get('_sources', {}))
+            raise ConfigError(f'data.{key} (set in {where}): {e}') from None
+    if data['root'] is None:
+        raise ConfigError('data.root is not set: give the folder of the preprocessed arrays '
+                          '(--set data.root=PATH)')
+    if optim['nesterov'] and optim['momentum'] <= 0:
+        _fail('optim.momentum', optim['momentum'], 'positive with optim.nesterov (or set '
+              'optim.nesterov=false)', config)
+    if not isinstance(config['model'], dict) or not config['model']:
+        raise ConfigError('the model section is empty: name a model configuration '
+                          '(--set model=mstgcn_ntu60; see --list-configs) or give '
+                          'build_model options (at least num_classes)')
 
 
 def learning_rate(config: Mapping[str, Any]) -> float:
@@ -217,43 +293,26 @@ def learning_rate(config: Mapping[str, Any]) -> float:
     return float(optim['lr']) * config['data']['batch_size'] / reference
 
 
-def validate(config: Mapping[str, Any]) -> None:
-    """Checks values that can be checked without data or a model."""
-    data, sched, train = config['data'], config['schedule'], config['train']
-    synthetic = data['synthetic']
-    if synthetic is not None:
-        if not isinstance(synthetic, dict):
-            raise ConfigError('data.synthetic must be null or a mapping of make_synthetic '
-                              f'arguments ({", ".join(SYNTHETIC_KEYS)})')
-        unknown = [k for k in synthetic if k not in SYNTHETIC_KEYS]
-        if unknown:
-            keys = ', '.join(f"'data.synthetic.{k}'" for k in unknown)
-            raise ConfigError(f"unknown config key(s) {keys}; valid keys: "
-                              f"{', '.join(SYNTHETIC_KEYS)}")
-    if data['root'] is None:
-        raise ConfigError('data.root is not set: give the folder of the preprocessed arrays '
-                          '(--set data.root=PATH)')
-    if sched['name'] not in ('multistep', 'cosine'):
-        raise ConfigError(f"schedule.name must be 'multistep' or 'cosine' "
-                          f"(got {sched['name']!r})")
-    if train['amp'] not in (None, 'bf16', 'fp16'):
-        raise ConfigError(f"train.amp must be null, 'bf16' or 'fp16' (got {train['amp']!r})")
-    for key in ('epochs', 'eval_interval'):
-        if not isinstance(train[key], int) or train[key] < 1:
-            raise ConfigError(f'train.{key} must be a positive integer (got {train[key]!r})')
-    for key in ('batch_size', 'val_batch_size'):
-        if not isinstance(data[key], int) or data[key] < 1:
-            raise ConfigError(f'data.{key} must be a positive integer (got {data[key]!r})')
-    if not config['model']:
-        raise ConfigError('the model section is empty: give build_model options (at least '
-                          'num_classes) or the path of a model YAML')
-
-
 def dump(config: Mapping[str, Any]) -> str:
     """The configuration as YAML (sections in the order of :data:`DEFAULTS`)."""
-    clean = {k: config[k] for k in DEFAULTS}
-    return yaml.safe_dump(clean, sort_keys=False, default_flow_style=None)
+    return yaml.safe_dump({k: config[k] for k in DEFAULTS}, sort_keys=False,
+                          default_flow_style=None)
 
 
-__all__ = ['DEFAULTS', 'DEFAULT_CONFIG', 'ConfigError', 'resolve', 'merge', 'parse_override',
-           'load_yaml', 'dump', 'validate']
+def differences(before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = ''
+                ) -> List[Tuple[str, Any, Any]]:
+    """The dotted keys whose values differ between two configurations, with both values."""
+    out: List[Tuple[str, Any, Any]] = []
+    for key in dict.fromkeys([*before, *after]):
+        if str(key).startswith('_'):
+            continue
+        a, b = before.get(key), after.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += differences(a, b, f'{prefix}{key}.')
+        elif a != b:
+            out.append((f'{prefix}{key}', a, b))
+    return out
+
+
+__all__ = ['OPTIONS', 'DEFAULTS', 'DEFAULT_CONFIG', 'ConfigError', 'resolve', 'parse_override',
+           'validate', 'dump', 'help_text', 'learning_rate', 'differences']

@@ -1,0 +1,123 @@
+"""The trainer's data: datasets chosen by ``data.format``, the synthetic dataset, seeded
+augmentation and loaders whose order depends on the seed and epoch only."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable, Dict, Mapping, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torch_geometric.loader import DataLoader
+
+from pyg_mstgcn.config_files import ConfigError
+from pyg_mstgcn.data import SkeletonArrayDataset, SkeletonDataset, make_synthetic
+from pyg_mstgcn.io import data_path
+from pyg_mstgcn.train import distributed as dist_utils
+
+log = logging.getLogger('pyg_mstgcn.train')
+
+#: How a configuration's ``data`` section becomes the dataset of one split:
+#: ``(data section, split, transforms) -> dataset``, by ``data.format``.
+DatasetFactory = Callable[[Mapping[str, Any], str, Any], SkeletonDataset]
+
+
+def _arrays(data: Mapping[str, Any], split: str, transforms: Any) -> SkeletonDataset:
+    return SkeletonArrayDataset(data['root'], split, stream=data['stream'],
+                                layout=data['layout'], transforms=transforms,
+                                debug=data['debug'], stream_first=data['stream_first'])
+
+
+#: ``data.format`` -> how ``data.root`` is read.
+DATASET_FORMATS: Dict[str, DatasetFactory] = {
+    'arrays': _arrays,   # a folder of preprocessed arrays (pyg_mstgcn.io.arrays)
+}
+
+
+def build_dataset(config: Mapping[str, Any], split: str, train: bool) -> SkeletonDataset:
+    """The dataset of :obj:`split` as ``data.format`` reads it, with the training or the
+    evaluation transforms; a problem with the data is a :class:`ConfigError` naming it."""
+    data = config['data']
+    transforms = data['train_transforms' if train else 'val_transforms']
+    try:
+        return DATASET_FORMATS[data['format']](data, split, transforms)
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        raise ConfigError(f'data ({split} split): {e}') from None
+
+
+def prepare_data(config: Mapping[str, Any], info: dist_utils.DistInfo) -> None:
+    """Generates the synthetic dataset into ``data.root`` when ``data.synthetic`` asks for
+    it (nothing is written when it is already there)."""
+    synthetic = config['data']['synthetic']
+    if synthetic is None:
+        return
+    root = Path(config['data']['root'])
+    if list(root.glob(data_path('', '*', '*').name)) and not (root / 'synthetic.json').exists():
+        raise ConfigError(f'data.root {root} holds data that make_synthetic did not write, '
+                          f'and data.synthetic asks to generate the synthetic dataset '
+                          f'there; to train on that data add --set data.synthetic=null')
+    if info.is_main:
+        log.info(f'synthetic dataset in {root} (generated if absent)')
+        try:
+            make_synthetic(root, **synthetic)
+        except ValueError as e:
+            raise ConfigError(f'data.synthetic: {e}') from None
+    dist_utils.barrier(info)
+
+
+def worker_count(requested: int) -> int:
+    """``data.num_workers``, lowered to the CPU count with a note (more workers than cores
+    only compete for them)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else \
+        (os.cpu_count() or 1)
+    if requested > cores:
+        log.info(f'note: data.num_workers {requested} lowered to the {cores} CPU cores '
+                 f'available')
+        return cores
+    return requested
+
+
+class SeededSamples(Dataset):
+    r"""A skeleton dataset whose augmentation of sample ``i`` in epoch ``e`` is drawn from a
+    generator seeded with ``(seed, e, i)``: the same whatever the number of workers, the
+    process or the order, so that a resumed run sees the augmentations of an uninterrupted
+    one. :meth:`set_epoch` before each epoch (``epoch=None``: evaluation)."""
+
+    def __init__(self, dataset: SkeletonDataset, seed: int) -> None:
+        self.dataset, self.seed, self.epoch = dataset, int(seed), None
+
+    def set_epoch(self, epoch: Optional[int]) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        key = [self.seed, 1, int(index)] if self.epoch is None else \
+            [self.seed, 0, int(self.epoch), int(index)]
+        return self.dataset.get(index, rng=np.random.default_rng(key))
+
+
+def make_loader(dataset: SeededSamples, batch_size: int, train: bool, epoch: int, seed: int,
+                num_workers: int, info: dist_utils.DistInfo, device: torch.device
+                ) -> DataLoader:
+    """This process's loader (:obj:`batch_size` per process), whose order is a function of
+    ``(seed, epoch)`` only. Training: a permutation cut to whole global batches
+    (``batch_size * world_size``, the incomplete last one dropped), process ``r`` taking its
+    positions ``r::world_size``, so that the processes' batches ``k`` together are the batch
+    ``k`` of one process with the global batch size. Evaluation: dataset order, split into
+    disjoint shares with no padding (every sample evaluated once); see
+    :class:`~pyg_mstgcn.train.distributed.ShardSampler`."""
+    key = seed * 100003 + epoch
+    sampler = dist_utils.ShardSampler(
+        len(dataset), info.rank, info.world_size, shuffle=train, seed=key,
+        batch_size=batch_size * info.world_size if train else None)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=False,
+                      num_workers=num_workers, generator=torch.Generator().manual_seed(key),
+                      pin_memory=device.type == 'cuda')
+
+
+__all__ = ['DATASET_FORMATS', 'build_dataset', 'prepare_data', 'worker_count', 'SeededSamples',
+           'make_loader']
