@@ -230,8 +230,8 @@ class SkeletonArrayDataset(SkeletonDataset):
                 raise FileNotFoundError(
                     f'{root} is not a folder of preprocessed arrays (it should hold '
                     f'{format_data_path(root, split).name} and '
-                    f'{format_label_path(root, split).name}); run `python -m preprocess` or '
-                    f'give data_path= and label_path=')
+                    f'{format_label_path(root, split).name}); create it with `python -m '
+                    f'preprocess`')
             data_path = data_path or format_data_path(root, split)
             label_path = label_path or format_label_path(root, split)
             if num_frames_path is None and frames_path(root, split).exists():
@@ -248,7 +248,7 @@ class SkeletonArrayDataset(SkeletonDataset):
             raise FileNotFoundError(
                 f'data file {self.data_path} does not exist' +
                 (f'; the folder holds {", ".join(available)}' if available else '') +
-                '. Create it with `python -m preprocess`, or give data_path=')
+                '; create it with `python -m preprocess`')
         kind = file_kind(self.data_path)
         if kind != 'a NumPy array (.npy)':
             raise ValueError(f'data file {self.data_path} is {kind}, not a NumPy array (.npy) '
