@@ -124,14 +124,15 @@ def run_folder(run_dir: Path, resuming: bool, info: dist_utils.DistInfo) -> Iter
     ``with`` block fails before ``last.pt`` exists, the folder is removed again: a failed run
     leaves no half-made run behind."""
     created = False
-    if info.is_main and not resuming:
+    if not resuming:   # every process checks, so that none waits for one that refused
         if (run_dir / 'last.pt').exists():
             raise ConfigError(f'{run_dir} already holds a run (last.pt); continue it with '
                               f'--resume {run_dir}, or choose another output.name')
+        if run_dir.is_dir() and not _early_leftovers(run_dir):
+            raise ConfigError(f'{run_dir} exists and holds other files; choose another '
+                              f'output.name or output.dir')
+    if info.is_main and not resuming:
         if run_dir.is_dir():
-            if not _early_leftovers(run_dir):
-                raise ConfigError(f'{run_dir} exists and holds other files; choose another '
-                                  f'output.name or output.dir')
             log.info(f'note: removing what a run that failed early left in {run_dir}')
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
@@ -141,7 +142,9 @@ def run_folder(run_dir: Path, resuming: bool, info: dist_utils.DistInfo) -> Iter
         yield run_dir
     except BaseException:
         if created and not (run_dir / 'last.pt').exists():
-            logging.shutdown()
+            for handler in [h for h in log.handlers if isinstance(h, logging.FileHandler)]:
+                handler.close()
+                log.removeHandler(handler)
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
 
