@@ -68,6 +68,45 @@ def test_layout_details():
     assert COCO.bone_pairs[0] == (0, 0) and (15, 13) in COCO.inward
 
 
+@pytest.mark.parametrize('name,num_joints,center', LAYOUT_FACTS)
+def test_layouts_name_their_joints(name, num_joints, center):
+    """Each built-in layout names every joint once, in short snake_case words."""
+    names = get_layout(name).joint_names
+    assert len(names) == num_joints == len(set(names))
+    assert all(re.fullmatch(r'[a-z]+(_[a-z]+)*', n) for n in names)
+
+
+def test_joint_names_agree_across_layouts():
+    """The same body point has the same name in every layout; spot checks of the orders."""
+    limbs = set(COCO.joint_names) - {'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear'}
+    assert limbs < set(NTU_RGB_D.joint_names)  # shoulders to ankles
+    assert set(COCO.joint_names) | {'neck'} == set(OPENPOSE.joint_names)
+    assert NTU_RGB_D.joint_names[0] == 'spine_base' and NTU_RGB_D.joint_names[20] == (
+        'spine_shoulder')
+    assert NTU_RGB_D.joint_names[NTU_RGB_D.center] == 'spine_shoulder'
+    assert OPENPOSE.joint_names[OPENPOSE.center] == 'neck'
+    assert COCO.joint_names[COCO.center] == 'nose'
+    assert NTU_RGB_D.joint_names[4] == COCO.joint_names[5] == OPENPOSE.joint_names[5] == (
+        'left_shoulder')
+
+
+def test_joint_names_of_custom_layouts():
+    """from_edges passes joint names through; none is the default; names are checked."""
+    layout = SkeletonLayout.from_edges([(0, 1), (1, 2)], center=1,
+                                       joint_names=['hand', 'elbow', 'shoulder'])
+    assert layout.joint_names == ('hand', 'elbow', 'shoulder')
+    assert SkeletonLayout.from_edges([(0, 1), (1, 2)], center=1).joint_names is None
+    with pytest.raises(ValueError, match=r"joint_names must give one non-empty string per "
+                                         r"joint, 3 in all \(got \('a', 'b'\)\)"):
+        SkeletonLayout.from_edges([(0, 1), (1, 2)], center=1, joint_names=['a', 'b'])
+    with pytest.raises(ValueError, match='one non-empty string per joint'):
+        SkeletonLayout('bad', 3, ((1, 0), (2, 0)), center=0, joint_names='abc')
+    with pytest.raises(ValueError, match='one non-empty string per joint'):
+        SkeletonLayout('bad', 2, ((1, 0), ), center=0, joint_names=('a', ''))
+    with pytest.raises(ValueError, match='joint names must be unique; repeated: a'):
+        SkeletonLayout('bad', 3, ((1, 0), (2, 0)), center=0, joint_names=('a', 'b', 'a'))
+
+
 def test_layouts_match_original_description():
     """The NTU and OpenPose bones are exactly the lists of ORIGINAL_MODEL.md, in order."""
     text = shared_path('reference', 'ORIGINAL_MODEL.md').read_text()

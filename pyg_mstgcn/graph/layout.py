@@ -1,7 +1,10 @@
 """Skeleton layouts: which joints exist and how bones connect them.
 
 A layout is the template graph of one person. Its bones are given as ``(child, parent)``
-pairs pointing *inward*, towards the centre joint, as in the original MST-GCN code.
+pairs pointing *inward*, towards the centre joint, as in the original MST-GCN code. Joint
+names are short snake_case words, the same word for the same body point in every layout
+(``left_shoulder``), so that they label figures and match joints between layouts
+(:mod:`pyg_mstgcn.graph.mapping`).
 """
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ class SkeletonLayout:
         bone_pairs (sequence of (int, int), optional): ``(joint, parent)`` pairs that define the
             bone stream, one per joint; a joint paired with itself has a zero bone. Defaults to
             :obj:`inward` plus ``(center, center)``.
+        joint_names (sequence of str, optional): One unique name per joint, in joint order.
+            (default: :obj:`None`)
     """
     name: str
     num_joints: int
@@ -34,6 +39,7 @@ class SkeletonLayout:
     center: int
     parts: Optional[Tuple[Tuple[int, ...], ...]] = None
     bone_pairs: Optional[Tuple[Pair, ...]] = None
+    joint_names: Optional[Tuple[str, ...]] = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, 'inward', tuple(tuple(p) for p in self.inward))
@@ -44,6 +50,9 @@ class SkeletonLayout:
             object.__setattr__(self, 'bone_pairs', tuple(pairs))
         else:
             object.__setattr__(self, 'bone_pairs', tuple(tuple(p) for p in self.bone_pairs))
+        # a string is left as it is, for _validate to refuse rather than split into letters
+        if self.joint_names is not None and not isinstance(self.joint_names, str):
+            object.__setattr__(self, 'joint_names', tuple(self.joint_names))
         self._validate()
 
     def _validate(self) -> None:
@@ -68,6 +77,16 @@ class SkeletonLayout:
             if flat != list(range(V)):
                 raise ValueError(f"{where}: body parts must list every joint exactly once "
                                  f"(got {[list(p) for p in self.parts]})")
+        if self.joint_names is not None:
+            names = self.joint_names
+            if (isinstance(names, str) or len(names) != V
+                    or not all(isinstance(n, str) and n for n in names)):
+                raise ValueError(f"{where}: joint_names must give one non-empty string per "
+                                 f"joint, {V} in all (got {names!r})")
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise ValueError(f"{where}: joint names must be unique; repeated: "
+                                 f"{', '.join(repeated)}")
 
     @property
     def outward(self) -> Tuple[Pair, ...]:
@@ -89,7 +108,8 @@ class SkeletonLayout:
     @classmethod
     def from_edges(cls, edges: Iterable[Sequence[int]], center: int,
                    num_joints: Optional[int] = None, name: str = 'custom',
-                   parts: Optional[Sequence[Sequence[int]]] = None) -> 'SkeletonLayout':
+                   parts: Optional[Sequence[Sequence[int]]] = None,
+                   joint_names: Optional[Sequence[str]] = None) -> 'SkeletonLayout':
         r"""Builds a layout from undirected bones and a centre joint.
 
         Each bone is oriented towards :obj:`center` by breadth-first distance: the joint
@@ -102,6 +122,8 @@ class SkeletonLayout:
             num_joints (int, optional): Number of joints; defaults to the largest index + 1.
             name (str, optional): Name of the layout. (default: :obj:`'custom'`)
             parts (sequence of sequences of int, optional): Body parts. (default: :obj:`None`)
+            joint_names (sequence of str, optional): One unique name per joint.
+                (default: :obj:`None`)
         """
         pairs = [tuple(int(j) for j in edge) for edge in edges]
         for pair in pairs:
@@ -133,7 +155,7 @@ class SkeletonLayout:
         for a, b in pairs:
             child, parent = (a, b) if (distance[a], a) > (distance[b], b) else (b, a)
             inward.append((child, parent))
-        return cls(name, V, tuple(inward), center, parts)
+        return cls(name, V, tuple(inward), center, parts, joint_names=joint_names)
 
 
 def _one_based(pairs: Sequence[Pair]) -> Tuple[Pair, ...]:
@@ -153,9 +175,17 @@ NTU_RGB_D = SkeletonLayout(
            tuple(j - 1 for j in (13, 14, 15, 16)),         # left leg
            tuple(j - 1 for j in (17, 18, 19, 20)),         # right leg
            tuple(j - 1 for j in (1, 2, 3, 4, 21))),        # torso
+    # the 25 Kinect v2 joints, in the dataset's order
+    joint_names=('spine_base', 'spine_mid', 'neck', 'head',
+                 'left_shoulder', 'left_elbow', 'left_wrist', 'left_hand',
+                 'right_shoulder', 'right_elbow', 'right_wrist', 'right_hand',
+                 'left_hip', 'left_knee', 'left_ankle', 'left_foot',
+                 'right_hip', 'right_knee', 'right_ankle', 'right_foot',
+                 'spine_shoulder', 'left_hand_tip', 'left_thumb', 'right_hand_tip',
+                 'right_thumb'),
 )
 
-# OpenPose 18 joints, as released with Kinetics-Skeleton. The bone stream of the original
+# OpenPose 18 joints (COCO-18), as released with Kinetics-Skeleton. The bone stream of the original
 # tools is rooted at the nose (joint 0), not at the neck that centres the graph.
 OPENPOSE = SkeletonLayout(
     name='openpose',
@@ -167,9 +197,15 @@ OPENPOSE = SkeletonLayout(
     bone_pairs=((0, 0), (1, 0), (2, 1), (3, 2), (4, 3), (5, 1), (6, 5), (7, 6), (8, 2),
                 (9, 8), (10, 9), (11, 5), (12, 11), (13, 12), (14, 0), (15, 0), (16, 14),
                 (17, 15)),
+    joint_names=('nose', 'neck',
+                 'right_shoulder', 'right_elbow', 'right_wrist',
+                 'left_shoulder', 'left_elbow', 'left_wrist',
+                 'right_hip', 'right_knee', 'right_ankle',
+                 'left_hip', 'left_knee', 'left_ankle',
+                 'right_eye', 'left_eye', 'right_ear', 'left_ear'),
 )
 
-# COCO 17 keypoints (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles).
+# COCO 17 keypoints (COCO-17).
 COCO = SkeletonLayout(
     name='coco',
     num_joints=17,
@@ -177,6 +213,10 @@ COCO = SkeletonLayout(
             (10, 8), (8, 6), (5, 0), (6, 0), (1, 0), (3, 1), (2, 0), (4, 2)),
     center=0,
     parts=((5, 7, 9), (6, 8, 10), (11, 13, 15), (12, 14, 16), (0, 1, 2, 3, 4)),
+    joint_names=('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
+                 'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
+                 'left_wrist', 'right_wrist', 'left_hip', 'right_hip',
+                 'left_knee', 'right_knee', 'left_ankle', 'right_ankle'),
 )
 
 LAYOUTS: Dict[str, SkeletonLayout] = {
