@@ -78,6 +78,25 @@ def test_model_quick(tmp_path):
         assert float(row['train_peak_mib']) > 0
 
 
+def test_inference_quick(tmp_path):
+    """The inference quick run times our two backends against the original network in both
+    settings, and the cost of building the PyG batch in the latency one."""
+    _run('inference', '--quick', '--results-dir', str(tmp_path))
+    rows = _rows(tmp_path / 'inference_cpu.csv')
+    models = ['dense/full', 'sparse/skeleton', 'original']
+    assert [(r['setting'], r['model']) for r in rows] == (
+        [('latency', m) for m in models + ['batch construction']]
+        + [('throughput', m) for m in models])
+    for row in rows:
+        assert float(row['ms_per_call']) > 0 and float(row['clips_per_s']) > 0
+        assert row['quick'] == 'True' and row['torch'] == torch.__version__
+        if row['model'] == 'batch construction':
+            assert row['speedup_vs_original'] == ''
+        else:
+            assert float(row['speedup_vs_original']) > 0
+    assert all(float(r['speedup_vs_original']) == 1.0 for r in rows if r['model'] == 'original')
+
+
 @pytest.mark.parametrize('module, name', [('data_loading', 'data_loading'),
                                           ('preprocess', 'preprocess')])
 def test_other_benchmarks_quick(tmp_path, module, name):
