@@ -8,7 +8,6 @@ Command line::
 """
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
@@ -20,9 +19,11 @@ import torch
 from torch import Tensor
 
 from pyg_mstgcn.config_files import load_yaml
-from pyg_mstgcn.errors import InputError, listed, report
+from pyg_mstgcn.data.classes import class_names
+from pyg_mstgcn.errors import ArgumentParser, InputError, listed, report
 from pyg_mstgcn.io import load_torch, save_atomic
 from pyg_mstgcn.models import MSTGCN, build_model
+
 
 class CheckpointMismatch(InputError, KeyError):
     """An original checkpoint whose keys or tensors do not fit the network of its config (a
@@ -32,6 +33,9 @@ class CheckpointMismatch(InputError, KeyError):
 
 #: The original's graph classes and our layouts.
 GRAPHS = {'graph.ntu_rgb_d.Graph': 'ntu-rgb+d', 'graph.kinetics.Graph': 'openpose'}
+#: (layout, class count) of the original's datasets -> their shipped class names.
+KNOWN_CLASSES = {('ntu-rgb+d', 60): 'ntu60', ('ntu-rgb+d', 120): 'ntu120',
+                 ('openpose', 400): 'kinetics400'}
 
 _RENAMED = {'num_class': 'num_classes', 'block_args': 'blocks', 'atten': 'attention'}
 _SAME = ('num_person', 'kernel_size', 'block_type', 'layer_type', 's_scale', 't_scale',
@@ -283,7 +287,7 @@ def _read_state_dict(checkpoint: Union[str, os.PathLike, Mapping[str, Tensor]]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog='python -m pyg_mstgcn.convert',
         description='Convert a checkpoint of the original MST-GCN code into a pyg_mstgcn '
                     'checkpoint ({"model_config", "state_dict"}).')
@@ -297,6 +301,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                              '(default: dense)')
     parser.add_argument('--adjacency', choices=('full', 'skeleton'), default='full',
                         help='adjacency mode of the converted model (default: full)')
+    parser.add_argument('--labels', default=None, metavar='FILE',
+                        help='class names to record, one per line, or a shipped list (ntu60, '
+                             'ntu120, kinetics400); default: recognised from the config '
+                             '(NTU RGB+D 60/120, Kinetics-400), else none')
     args = parser.parse_args(argv)
     overrides = dict(backend=args.backend, adjacency=args.adjacency)
     try:
@@ -306,14 +314,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                              f"code's config: model_args: {{num_class: ..., block_args: ...}})")
         model = load_original(args.checkpoint, original['model_args'], **overrides)
         config = original_config(original['model_args'])
+        labels = args.labels or KNOWN_CLASSES.get((config['layout'], config['num_classes']))
+        names = class_names(labels) if labels else None
+        if names is not None and len(names) != model.num_classes:
+            raise InputError(f'--labels {labels} has {len(names)} names for '
+                             f'{model.num_classes} classes')
     except (FileNotFoundError, KeyError, ValueError) as error:
         return report(error)
     config.update(overrides)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_atomic({'model_config': config, 'state_dict': model.state_dict()}, out)
+    save_atomic({'model_config': config, 'state_dict': model.state_dict(),
+                 'class_names': names}, out)
     print(f"converted {args.checkpoint} -> {out} ({sum(p.numel() for p in model.parameters()):,} "
-          f"parameters, {model.layout.name}, {len(model.blocks)} blocks)")
+          f"parameters, {model.layout.name}, {len(model.blocks)} blocks, class names: "
+          f"{labels or 'none'})")
     return 0
 
 

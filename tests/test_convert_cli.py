@@ -51,3 +51,33 @@ def test_convert_cli_reports_a_missing_checkpoint(tmp_path):
     assert result.returncode != 0
     assert 'nope.pt' in result.stderr and 'does not exist' in result.stderr
     assert not (tmp_path / 'o.pt').exists()
+
+
+def test_convert_records_class_names(tmp_path):
+    """Names recognised from the original config (NTU-60 here), or given with --labels; the
+    converted checkpoint predicts with them."""
+    args = dict(MODEL_ARGS, num_class=60, num_point=25, graph='graph.ntu_rgb_d.Graph',
+                atten='None')
+    reference = randomize_(OriginalMSTGCN(**args), seed=1)
+    torch.save(reference.state_dict(), tmp_path / 'original.pt')
+    (tmp_path / 'original.yaml').write_text(yaml.safe_dump({'model_args': args}))
+
+    def convert(*extra):
+        return subprocess.run([sys.executable, '-m', 'pyg_mstgcn.convert', '--config',
+                               str(tmp_path / 'original.yaml'), '--checkpoint',
+                               str(tmp_path / 'original.pt'), '--out', str(tmp_path / 'c.pt'),
+                               *extra], cwd=ROOT, capture_output=True, text=True)
+
+    assert convert().returncode == 0
+    names = torch.load(tmp_path / 'c.pt', weights_only=True)['class_names']
+    assert len(names) == 60 and names[0] == 'drink water'
+    (tmp_path / 'names.txt').write_text(''.join(f'class {i}\n' for i in range(60)))
+    assert convert('--labels', str(tmp_path / 'names.txt')).returncode == 0
+    assert torch.load(tmp_path / 'c.pt', weights_only=True)['class_names'][59] == 'class 59'
+    result = convert('--labels', 'kinetics400')
+    assert result.returncode == 2 and '400 names for 60 classes' in result.stderr
+
+    from pyg_mstgcn import Recognizer
+    recognizer = Recognizer.from_checkpoint(tmp_path / 'c.pt')   # the --labels names
+    x = torch.randn(3, 20, 25, 2).numpy()
+    assert recognizer.predict(x)[0].top[0]['name'].startswith('class ')

@@ -242,10 +242,15 @@ def test_results_and_metrics_are_strict_json(tmp_path):
 
 def test_trained_run_says_what_to_do_next(trained):
     run, proc = trained
-    tail = proc.stdout.strip().splitlines()[-4:]
+    tail = proc.stdout.strip().splitlines()[-5:]
     assert tail[0] == 'next:'
     assert f'--phase test -c {run}/config.yaml --weights {run}/best.pt' in tail[1]
     assert f'tensorboard --logdir {run}' in tail[2]
+    assert f'python -m pyg_mstgcn.predict --weights {run}/best.pt' in tail[3]
+    # the checkpoints record the class names (here the synthetic data's class_names.txt)
+    from pyg_mstgcn.data.synthetic import CLASSES
+    for name in ('best.pt', 'last.pt'):
+        assert torch.load(run / name, weights_only=False)['class_names'] == list(CLASSES[:8])
     config = resolve(run / 'config.yaml')
     assert config['output']['name'] == 'full' and config['model']['blocks'] == \
         [[3, 8, False, 1], [8, 8, True, 1]]

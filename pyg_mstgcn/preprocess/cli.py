@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from pyg_mstgcn.errors import ArgumentParser
 from pyg_mstgcn.preprocess.kinetics import NUM_JOINTS as KINETICS_JOINTS
-from pyg_mstgcn.preprocess.kinetics import NUM_PERSON_OUT, load_kinetics_sample, read_label_file
+from pyg_mstgcn.preprocess.kinetics import (NUM_PERSON_OUT, count_frames, load_kinetics_sample,
+                                            read_label_file)
 from pyg_mstgcn.preprocess.missing import missing_samples, read_name_list
 from pyg_mstgcn.preprocess.ntu import NUM_JOINTS as NTU_JOINTS
 from pyg_mstgcn.preprocess.ntu import NUM_PERSONS, load_ntu_sample
@@ -44,7 +45,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog='python -m preprocess', epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description='Turns the raw skeleton datasets into training arrays in the layout of '
@@ -97,16 +98,6 @@ def _first_line_int(path: str) -> int:
             return int(f.readline())
     except (OSError, ValueError):
         return 0  # the worker reports the problem
-
-
-def _frames_by_index(path: str) -> int:
-    """The largest ``frame_index`` of a Kinetics file + 1 (0 when unreadable)."""
-    try:
-        with open(path, 'rb') as f:
-            found = re.findall(rb'"frame_index"\s*:\s*(\d+)', f.read())
-    except OSError:
-        return 0
-    return max(int(i) for i in found) + 1 if found else 0
 
 
 def _settings(args) -> Dict:
@@ -214,7 +205,7 @@ def run_kinetics(args) -> int:
     if targets:
         write_splits(samples, targets, summary, load_kinetics_sample,
                      (3, KINETICS_JOINTS, NUM_PERSON_OUT), max(1, args.workers),
-                     args.max_frames, _frames_by_index if args.keep_long else None,
+                     args.max_frames, count_frames if args.keep_long else None,
                      not args.no_progress)
     else:
         log.error(f'no kinetics_train/ or kinetics_val/ folder with its label file in '

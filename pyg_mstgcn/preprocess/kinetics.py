@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -104,6 +105,53 @@ def _validate(video: Any, path: str, num_person_in: int) -> None:
                                             f'found {bad[0]!r}')
 
 
+def count_frames(path: Union[str, Path]) -> int:
+    """The largest ``frame_index`` of a clip + 1, read without parsing the JSON (0 when
+    unreadable: reading the clip reports the problem)."""
+    try:
+        with open(path, 'rb') as f:
+            found = re.findall(rb'"frame_index"\s*:\s*(\d+)', f.read())
+    except OSError:
+        return 0
+    return max(int(i) for i in found) + 1 if found else 0
+
+
+def people_array(frame_index: np.ndarray, slot: np.ndarray, pose: np.ndarray,
+                 score: np.ndarray, num_frames: int, num_person_in: int = NUM_PERSON_IN,
+                 num_person_out: int = NUM_PERSON_OUT) -> np.ndarray:
+    """The people of a 2-D pose sequence as ``[3, num_frames, V, num_person_out]`` float64,
+    converted as the original (see the module doc): ``(x - 0.5, -(y - 0.5), score)``, zero
+    where the score is 0, people sorted per frame by total score and the first
+    :obj:`num_person_out` kept.
+
+    Args:
+        frame_index (numpy.ndarray): ``[E]`` the frame of each entry (one person in a frame).
+        slot (numpy.ndarray): ``[E]`` the person's place in its frame's listing; entries at
+            :obj:`num_person_in` or beyond are not observed.
+        pose (numpy.ndarray): ``[E, 2 V]`` the entries' ``x0, y0, x1, y1, ...``, normalised
+            to the frame.
+        score (numpy.ndarray): ``[E, V]`` the detector's confidence.
+        num_frames (int): The length of the time axis; entries beyond it are dropped.
+    """
+    V = pose.shape[-1] // 2
+    observed = (slot < num_person_in) & (frame_index < num_frames)
+    frame_index, slot = frame_index[observed], slot[observed]
+    pose, score = pose[observed], score[observed]
+    # Later entries of the same (frame, person) overwrite earlier ones, as in the original.
+    key = frame_index * num_person_in + slot
+    _, last_first = np.unique(key[::-1], return_index=True)
+    keep = np.zeros(len(key), bool)
+    keep[len(key) - 1 - last_first] = True
+    t, m = frame_index[keep], slot[keep]
+    data = np.zeros((3, num_frames, V, num_person_in))
+    data[0, t, :, m] = pose[keep, 0::2] - 0.5
+    data[1, t, :, m] = -(pose[keep, 1::2] - 0.5)
+    data[2, t, :, m] = score[keep]
+    data[0:2][:, data[2] == 0] = 0
+    order = np.argsort(-data[2].sum(axis=1), axis=1, kind='stable')     # [T, M_in]
+    return np.take_along_axis(data, order[None, :, None, :], axis=3)[..., :num_person_out]
+
+
 def read_kinetics(path: Union[str, Path], num_frames: int = 300, truncate: bool = True,
                   num_person_in: int = NUM_PERSON_IN, num_person_out: int = NUM_PERSON_OUT
                   ) -> Tuple[np.ndarray, Optional[int], List[str]]:
@@ -160,21 +208,8 @@ def read_kinetics(path: Union[str, Path], num_frames: int = 300, truncate: bool 
                                     f'{num_frames} frames')
         warnings.append(f'{path}: frame_index up to {last}, frames from {num_frames} on '
                         f'dropped (use --keep-long to keep whole sequences)')
-    slot_index = np.array(slot, dtype=np.int64)
-    # Later entries of the same (frame, person) overwrite earlier ones, as in the original.
-    key = frame_index * num_person_in + slot_index
-    _, last_first = np.unique(key[::-1], return_index=True)
-    keep = np.zeros(len(key), bool)
-    keep[len(key) - 1 - last_first] = True
-    keep &= ~late
-    t, m = frame_index[keep], slot_index[keep]
-    data = np.zeros((3, num_frames, NUM_JOINTS, num_person_in))
-    data[0, t, :, m] = pose[keep, 0::2] - 0.5
-    data[1, t, :, m] = -(pose[keep, 1::2] - 0.5)
-    data[2, t, :, m] = score[keep]
-    data[0:2][:, data[2] == 0] = 0
-    order = np.argsort(-data[2].sum(axis=1), axis=1, kind='stable')     # [T, M_in]
-    data = np.take_along_axis(data, order[None, :, None, :], axis=3)[..., :num_person_out]
+    data = people_array(frame_index, np.array(slot, dtype=np.int64), pose, score, num_frames,
+                        num_person_in, num_person_out)
     label = video.get('label_index') if isinstance(video, dict) else None
     return data, (label if isinstance(label, int) else None), warnings
 

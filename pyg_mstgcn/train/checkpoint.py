@@ -3,8 +3,10 @@ model with a one-line account of what does not fit."""
 from __future__ import annotations
 
 import random
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 import numpy as np
 import torch
@@ -46,20 +48,42 @@ def load_checkpoint(path: PathLike) -> Dict[str, Any]:
         raise WeightsError(str(e)) from None
 
 
-def read_weights(path: PathLike) -> Tuple[Optional[Dict[str, Any]], Dict[str, torch.Tensor]]:
-    """``(model_config or None, state_dict)`` of a checkpoint: ours (``last.pt``,
-    ``best.pt``), a converted original (``{'model_config', 'state_dict'}``) or a bare state
-    dict. A ``module.`` prefix (DDP) is removed."""
+@dataclass
+class Weights:
+    """What a checkpoint holds for using a model: its weights, and, when the checkpoint says,
+    the model's options, the class names and the training configuration (stream, layout,
+    evaluation transforms)."""
+    path: Path
+    state_dict: Dict[str, torch.Tensor]
+    model_config: Optional[Dict[str, Any]] = None
+    class_names: Optional[List[str]] = None
+    config: Optional[Dict[str, Any]] = None
+
+
+def _original_keys(state: Mapping[str, Any]) -> bool:
+    return any(re.match(r'^(module\.)?layers\.\d+\.(msgcn|mstcn|att)\.', k) for k in state)
+
+
+def read_weights(path: PathLike) -> Weights:
+    """The :class:`Weights` of a checkpoint: ours (``last.pt``, ``best.pt``), a converted
+    original (``{'model_config', 'state_dict'}``) or a bare state dict. A ``module.`` prefix
+    (DDP) is removed. A checkpoint of the original MST-GCN code is a :class:`WeightsError`
+    that says to convert it first."""
     content = load_checkpoint(path)
-    if 'state_dict' in content:
-        config, state = content.get('model_config'), content['state_dict']
-    else:
-        config, state = None, content
+    state = content['state_dict'] if 'state_dict' in content else content
     if not isinstance(state, Mapping) or not all(torch.is_tensor(v) for v in state.values()):
         raise WeightsError(f'{path} holds no state dict of tensors')
+    if _original_keys(state):
+        raise WeightsError(f'{path} is a checkpoint of the original MST-GCN code; convert it '
+                           f'first: python -m pyg_mstgcn.convert --config ORIGINAL.yaml '
+                           f'--checkpoint {path} --out converted.pt')
     state = {(k[len('module.'):] if k.startswith('module.') else k): v
              for k, v in state.items()}
-    return (dict(config) if config is not None else None), state
+    model_config = content.get('model_config') if 'state_dict' in content else None
+    names = content.get('class_names') if 'state_dict' in content else None
+    config = content.get('config') if 'state_dict' in content else None
+    return Weights(Path(path), state, dict(model_config) if model_config else None,
+                   list(names) if names else None, dict(config) if config else None)
 
 
 def weights_mismatch(model: torch.nn.Module, state: Mapping[str, torch.Tensor]

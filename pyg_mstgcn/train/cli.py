@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from pyg_mstgcn.config_files import config_dir, config_names, describe_config, load_yaml
-from pyg_mstgcn.errors import InputError, report
+from pyg_mstgcn.errors import ArgumentParser, InputError, report
 
 EXAMPLES = """\
 examples:
@@ -37,9 +37,9 @@ distributed: under torchrun, data.batch_size is the global batch (divisible by t
 
 def parser() -> argparse.ArgumentParser:
     from pyg_mstgcn.train.config import help_text
-    p = argparse.ArgumentParser(prog='python -m pyg_mstgcn.train', description=__doc__,
-                                epilog=EXAMPLES + '\n' + help_text(),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog='python -m pyg_mstgcn.train', description=__doc__,
+                       epilog=EXAMPLES + '\n' + help_text(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--config', '-c', default=None, metavar='RECIPE',
                    help='a shipped recipe by name (--list-configs) or a YAML file '
                         '(default: synthetic)')

@@ -25,6 +25,7 @@ from pyg_mstgcn.checks import (BOOL, MAPPING, NON_NEGATIVE, NON_NEGATIVE_INT, NU
 from pyg_mstgcn.config_files import (ConfigError, find_config, load_recipe, merge,
                                      read_numbers, set_model, source_of)
 from pyg_mstgcn.data.transforms import build_transforms
+from pyg_mstgcn.data.classes import class_names
 from pyg_mstgcn.data.streams import STREAMS
 from pyg_mstgcn.graph.layout import ALIASES as LAYOUT_ALIASES
 from pyg_mstgcn.graph.layout import LAYOUTS
@@ -85,6 +86,10 @@ OPTIONS: Dict[str, Dict[str, Option]] = {
         'num_workers': Option(0, 'data-loading worker processes per training process '
                               '(lowered to the CPU count)', NON_NEGATIVE_INT),
         'debug': Option(False, 'use the first 100 samples of each split only', BOOL),
+        'class_names': Option(None, 'the names of the classes, kept in the checkpoints: a '
+                              'shipped list (ntu60, ntu120, kinetics400) or a file, one name '
+                              'per line; null: the data folder\'s class_names.txt, if any',
+                              NULL | TEXT),
     },
     'optim': {
         'lr': Option(0.1, 'the learning rate (for optim.reference_batch_size, if set)',
@@ -271,6 +276,12 @@ def validate(config: Mapping[str, Any]) -> None:
         except (ValueError, TypeError) as e:
             where = source_of(f'data.{key}', config.get('_sources', {}))
             raise ConfigError(f'data.{key} (set in {where}): {e}') from None
+    if data['class_names'] is not None:
+        try:
+            class_names(data['class_names'])
+        except ValueError as e:
+            where = source_of('data.class_names', config.get('_sources', {}))
+            raise ConfigError(f'data.class_names (set in {where}): {e}') from None
     if data['root'] is None:
         raise ConfigError('data.root is not set: give the folder of the preprocessed arrays '
                           '(--set data.root=PATH)')

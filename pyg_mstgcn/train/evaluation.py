@@ -24,7 +24,7 @@ from pyg_mstgcn.train.config import dump
 from pyg_mstgcn.train.data import (SeededSamples, build_dataset, make_loader, prepare_data,
                                    worker_count)
 from pyg_mstgcn.train.metrics import classification_metrics, write_confusion_csv
-from pyg_mstgcn.train.model import build_checked_model, check_data_fits
+from pyg_mstgcn.train.model import build_checked_model, check_data_fits, run_class_names
 from pyg_mstgcn.train.runtime import (autocast, run_folder, run_name, select_device,
                                       setup_logging)
 
@@ -125,15 +125,16 @@ def test(config: Dict[str, Any], weights: str) -> Dict[str, Any]:
     info = dist_utils.DistInfo()
     setup_logging(None, info)
     amp = config['train']['amp'] if device.type == 'cuda' else None
-    model_config, state = read_weights(weights)
-    from_weights = model_config is not None
-    model = build_checked_model(model_config if from_weights else config['model'],
+    checkpoint = read_weights(weights)
+    from_weights = checkpoint.model_config is not None
+    model = build_checked_model(checkpoint.model_config if from_weights else config['model'],
                                 f'the model_config of {weights}' if from_weights else None,
                                 config)
-    load_weights(model, state, weights)
+    load_weights(model, checkpoint.state_dict, weights)
     prepare_data(config, info)
     dataset = build_dataset(config, config['data']['val_split'], train=False)
     check_data_fits(model, dataset, config, weights if from_weights else None)
+    names = checkpoint.class_names or run_class_names(config, dataset, model)
     model.to(device)
     run_dir = Path(config['output']['dir']) / run_name(config, 'test')
     with run_folder(run_dir, False, info):
@@ -146,8 +147,7 @@ def test(config: Dict[str, Any], weights: str) -> Dict[str, Any]:
                              int(config['train']['seed']),
                              worker_count(config['data']['num_workers']), info, device)
         metrics, logits = evaluate(model, loader, dataset, device, amp, info)
-        summary = write_test_outputs(run_dir, metrics, logits, dataset, dataset.class_names,
-                                     weights)
+        summary = write_test_outputs(run_dir, metrics, logits, dataset, names, weights)
     log.info(f"top1 {100 * metrics['top1']:.2f}%  top5 {100 * metrics['top5']:.2f}%  "
              f"mean class accuracy {100 * metrics['mean_class_accuracy']:.2f}%")
     log.info(f'outputs: {run_dir}/ (metrics.json, per_class.csv, confusion.csv, '

@@ -26,7 +26,7 @@ from pyg_mstgcn.train.config import dump, learning_rate
 from pyg_mstgcn.train.data import (SeededSamples, build_dataset, make_loader, prepare_data,
                                    worker_count)
 from pyg_mstgcn.train.evaluation import evaluate, write_json
-from pyg_mstgcn.train.model import build_checked_model, check_data_fits
+from pyg_mstgcn.train.model import build_checked_model, check_data_fits, run_class_names
 from pyg_mstgcn.train.runtime import (autocast, configure_determinism, run_folder, run_name,
                                       seed_everything, select_device, setup_logging)
 from pyg_mstgcn.train.sync_batchnorm import convert_sync_batchnorm
@@ -65,11 +65,13 @@ class TrainState:
     best_top1: float = -1.0
     best_epoch: int = -1
     history: List[Dict[str, Any]] = field(default_factory=list)
+    class_names: Optional[List[str]] = None   # recorded in the checkpoints
 
 
 def save_checkpoint(state: TrainState, config: Mapping[str, Any], run_dir: Path) -> None:
     """``last.pt``: everything :func:`restore_checkpoint` needs to continue exactly."""
     save_atomic({'model_config': config['model'], 'state_dict': state.model.state_dict(),
+                 'class_names': state.class_names,
                  'optimizer': state.optimizer.state_dict(),
                  'scheduler': state.scheduler.state_dict(), 'scaler': state.scaler.state_dict(),
                  'epoch': state.epoch, 'best_top1': state.best_top1,
@@ -80,6 +82,7 @@ def save_checkpoint(state: TrainState, config: Mapping[str, Any], run_dir: Path)
 def save_best(state: TrainState, config: Mapping[str, Any], run_dir: Path) -> None:
     """``best.pt``: the weights of the best validation top-1 so far."""
     save_atomic({'model_config': config['model'], 'state_dict': state.model.state_dict(),
+                 'class_names': state.class_names,
                  'epoch': state.epoch, 'top1': state.best_top1, 'config': _plain(config)},
                 run_dir / 'best.pt')
 
@@ -189,6 +192,7 @@ def _next_steps(run_dir: Path) -> List[str]:
         f'  evaluate     python -m pyg_mstgcn.train --phase test -c {run_dir}/config.yaml '
         f'--weights {run_dir}/best.pt',
         f'  curves       tensorboard --logdir {run_dir}',
+        f'  predict      python -m pyg_mstgcn.predict --weights {run_dir}/best.pt INPUT ...',
         f'  train more   python -m pyg_mstgcn.train --resume {run_dir} --set train.epochs=N',
     ]
 
@@ -227,6 +231,7 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
     val_set = build_dataset(config, data_cfg['val_split'], train=False)
     for dataset in (train_set, val_set):
         check_data_fits(model, dataset, config)
+    class_names = run_class_names(config, train_set, model)
     per_rank_batch = data_cfg['batch_size'] // info.world_size
     train_data, val_data = SeededSamples(train_set, seed), SeededSamples(val_set, seed)
     iters = len(make_loader(train_data, per_rank_batch, True, 0, seed, 0, info, device))
@@ -248,12 +253,12 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
         log.info(f'train: {len(train_set)} samples, val: {len(val_set)} samples, '
                  f'stream {train_set.stream}')
         log.info(f'model: {sum(p.numel() for p in model.parameters()):,} parameters')
-        return _run_epochs(config, model, train_data, val_data, val_set, iters, workers,
-                           run_dir, resume, device, amp, info)
+        return _run_epochs(config, model, class_names, train_data, val_data, val_set, iters,
+                           workers, run_dir, resume, device, amp, info)
 
 
-def _run_epochs(config, model, train_data, val_data, val_set, iters, workers, run_dir,
-                resume, device, amp, info) -> Dict[str, Any]:
+def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters, workers,
+                run_dir, resume, device, amp, info) -> Dict[str, Any]:
     data_cfg, seed, epochs = config['data'], int(config['train']['seed']), \
         int(config['train']['epochs'])
     model = model.to(device)
@@ -274,7 +279,8 @@ def _run_epochs(config, model, train_data, val_data, val_set, iters, workers, ru
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, iters, config['schedule'], epochs, base_lr))
     state = TrainState(model, optimizer, scheduler,
-                       torch.amp.GradScaler('cuda', enabled=amp == 'fp16'))
+                       torch.amp.GradScaler('cuda', enabled=amp == 'fp16'),
+                       class_names=class_names)
     if resume is not None:
         restore_checkpoint(state, resume / 'last.pt')
         log.info(f'resumed from {resume / "last.pt"} after epoch {state.epoch}')

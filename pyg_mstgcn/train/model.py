@@ -3,12 +3,13 @@ the data before any work, with errors that name where the mismatch comes from.""
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, List, Mapping, Optional
 
 import torch
 
 from pyg_mstgcn.config_files import ConfigError, source_of
 from pyg_mstgcn.data import SkeletonDataset
+from pyg_mstgcn.data.classes import class_names
 from pyg_mstgcn.models import MSTGCN, build_model
 
 
@@ -62,3 +63,18 @@ def check_data_fits(model: torch.nn.Module, dataset: SkeletonDataset,
         raise ConfigError(f"the labels of data.root {data['root']} go up to "
                           f"{dataset.num_classes - 1} ({dataset.num_classes} classes) but "
                           f"{source} has num_classes={model.num_classes}; {fix}")
+
+
+def run_class_names(config: Mapping[str, Any], dataset: SkeletonDataset,
+                    model: MSTGCN) -> Optional[List[str]]:
+    """The class names a run records: ``data.class_names``, else the data folder's, else
+    :obj:`None`; a list whose length is not the model's class count is a
+    :class:`ConfigError`."""
+    given = config['data']['class_names']
+    names = class_names(given) if given is not None else dataset.class_names
+    if names is not None and len(names) != model.num_classes:
+        what = (f"data.class_names {given}" if given is not None
+                else f"the class_names.txt of data.root {config['data']['root']}")
+        raise ConfigError(f'{what} has {len(names)} names but the model has '
+                          f'num_classes={model.num_classes}')
+    return names
