@@ -22,7 +22,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from pyg_mstgcn.errors import InputError, listed, report
+from pyg_mstgcn.errors import ArgumentParser, InputError, listed, report
 from pyg_mstgcn.io import load_pickle, read_labels
 from pyg_mstgcn.train.metrics import topk_accuracy
 
@@ -103,10 +103,10 @@ def fuse(score_sets: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog='python -m pyg_mstgcn.ensemble',
-                                description=__doc__.split('\n\n')[0],
-                                epilog=__doc__.split('\n\n', 1)[1],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog='python -m pyg_mstgcn.ensemble',
+                       description=__doc__.split('\n\n')[0],
+                       epilog=__doc__.split('\n\n', 1)[1],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--scores', nargs='+', required=True, metavar='PKL',
                    help='score files (dict sample name -> scores), one per stream')
     p.add_argument('--weights', nargs='+', type=float, default=None, metavar='W',

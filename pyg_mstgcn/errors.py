@@ -2,8 +2,9 @@
 traceback, exit status 2."""
 from __future__ import annotations
 
+import argparse
 import sys
-from typing import Sequence, Union
+from typing import NoReturn, Sequence, Union
 
 #: The exit status of a command given bad input (as argparse uses for bad arguments).
 BAD_INPUT = 2
@@ -27,3 +28,12 @@ def listed(items: Sequence[str], limit: int = 5, sep: str = ', ') -> str:
     line however many keys or samples it names."""
     more = f' and {len(items) - limit} more' if len(items) > limit else ''
     return sep.join(items[:limit]) + more
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An :class:`argparse.ArgumentParser` whose errors are one line too (``error: PROG:
+    MESSAGE; see --help``, exit status 2) instead of the usage and the message."""
+
+    def error(self, message: str) -> NoReturn:
+        report(f'{self.prog}: {message}; see --help')
+        sys.exit(BAD_INPUT)

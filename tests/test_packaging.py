@@ -74,6 +74,7 @@ def test_the_wheel_adds_only_pyg_mstgcn(wheel):
                  'pyg_mstgcn/configs/train/_base_/original.yaml',
                  'pyg_mstgcn/configs/models/mstgcn_ntu60.yaml',
                  'pyg_mstgcn/preprocess/missing/ntu60.txt',
+                 'pyg_mstgcn/data/names/ntu120.txt', 'pyg_mstgcn/data/names/kinetics400.txt',
                  'pyg_mstgcn/benchmarks/original_reference.py'):
         assert path in names, path
     sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / 'pyg_mstgcn').rglob('*.py')}
@@ -81,7 +82,8 @@ def test_the_wheel_adds_only_pyg_mstgcn(wheel):
     assert not any(n.startswith('pyg_mstgcn/tests') or 'conftest' in n for n in names)
     entry_points = next(n for n in names if n.endswith('entry_points.txt'))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    for script in ('mstgcn-train', 'mstgcn-preprocess', 'mstgcn-ensemble', 'mstgcn-convert'):
+    for script in ('mstgcn-train', 'mstgcn-preprocess', 'mstgcn-ensemble', 'mstgcn-convert',
+                   'mstgcn-predict'):
         assert script in text
 
 
@@ -114,9 +116,15 @@ def test_installed_package_runs_from_an_empty_folder(env, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / 'benchmark_results' / 'model_cpu.csv').exists()
 
-    for script in ('mstgcn-preprocess', 'mstgcn-ensemble', 'mstgcn-convert'):
+    for script in ('mstgcn-preprocess', 'mstgcn-ensemble', 'mstgcn-convert', 'mstgcn-predict'):
         proc = run(env, tmp_path, script, '--help')
         assert proc.returncode == 0 and 'usage:' in proc.stdout, script
+    # the trained run predicts with its class names, shipped with the synthetic data
+    arrays = tmp_path / 'runs' / 'synthetic_data'
+    proc = run(env, tmp_path, 'mstgcn-predict', '--weights',
+               str(next((tmp_path / 'runs').glob('synthetic-*/best.pt'))), str(arrays),
+               '--out', 'p.json')
+    assert proc.returncode == 0 and 'wave_right' in proc.stdout, proc.stderr[-2000:]
     assert installed_files(env) == before   # nothing written into site-packages
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from pyg_mstgcn.predict.cli import main
+
+sys.exit(main())
