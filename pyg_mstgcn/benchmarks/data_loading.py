@@ -31,6 +31,7 @@ from torch_geometric.loader import DataLoader
 from pyg_mstgcn.benchmarks.runner import add_output_args, print_table, write_csv
 from pyg_mstgcn.data.datasets import SkeletonArrayDataset
 from pyg_mstgcn.data.synthetic import generate_split
+from pyg_mstgcn.errors import ArgumentParser
 from pyg_mstgcn.io import data_path, write_split
 
 TARGET = 2000.0
@@ -116,9 +117,9 @@ def measure(folder: Path, batch_size: int, workers: int, rounds: int, seed: int
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog='python -m benchmarks.data_loading',
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog='python -m benchmarks.data_loading',
+                            description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--samples', type=int, default=1024,
                         help='samples in the array file (1024)')
     parser.add_argument('--frames', type=int, default=300, help='frames per sample (300)')

@@ -49,6 +49,7 @@ from pyg_mstgcn.benchmarks.runner import (Case, add_output_args, machine, peak_m
                                           time_forward_backward, write_csv)
 from pyg_mstgcn.benchmarks.sweep_report import DENSE, read_rows, report
 from pyg_mstgcn.data import support_edges
+from pyg_mstgcn.errors import ArgumentParser
 from pyg_mstgcn.nn import SpatialGraphConv
 
 BACKENDS = ('einsum', 'dense', 'scatter', 'fused', 'torch_scatter', 'torch_sparse',
@@ -249,8 +250,8 @@ def run_point(point: Point, backends: Sequence[str], device: torch.device, warmu
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog='python -m benchmarks.graph_conv', description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog='python -m benchmarks.graph_conv', description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--sweep', nargs='+', choices=SWEEPS, default=list(SWEEPS),
                         help='sweeps to run (all)')
     parser.add_argument('--backends', nargs='+', choices=BACKENDS, default=None,

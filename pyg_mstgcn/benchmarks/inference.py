@@ -26,6 +26,7 @@ from pyg_mstgcn.benchmarks import original_reference
 from pyg_mstgcn.benchmarks.runner import (add_output_args, machine, median_times, print_table,
                                           write_csv)
 from pyg_mstgcn.data import from_dense
+from pyg_mstgcn.errors import ArgumentParser
 from pyg_mstgcn.models import MSTGCN
 
 LAYOUT = 'ntu-rgb+d'
@@ -103,8 +104,8 @@ def run(settings: Dict[str, Tuple[int, int]], device: torch.device, repeats: int
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog='python -m benchmarks.inference', description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog='python -m benchmarks.inference', description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--repeats', type=int, default=10, help='timed repeats, median (10)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed warm-up calls (3)')
     parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',

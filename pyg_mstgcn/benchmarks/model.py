@@ -6,7 +6,6 @@ transcription of the original network (the independent reference of our tests) f
 comparison. On CUDA, fp32 and automatic mixed precision (bf16 and fp16 autocast)."""
 from __future__ import annotations
 
-import argparse
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -16,8 +15,9 @@ from pyg_mstgcn.benchmarks import original_reference
 from pyg_mstgcn.benchmarks.runner import (Case, add_output_args, median_times, peak_memory_mib,
                                           print_table, time_forward_backward, write_csv)
 from pyg_mstgcn.data import from_dense
+from pyg_mstgcn.errors import ArgumentParser
 from pyg_mstgcn.models import MSTGCN
-from pyg_mstgcn.train.loop import autocast
+from pyg_mstgcn.train.runtime import autocast
 
 #: (name, backend, adjacency) of our model; the reference is added as 'einsum reference'.
 VARIANTS = (('dense/full', 'dense', 'full'), ('sparse/skeleton', 'sparse', 'skeleton'),
@@ -83,7 +83,7 @@ def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.d
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog='python -m benchmarks.model', description=__doc__)
+    parser = ArgumentParser(prog='python -m benchmarks.model', description=__doc__)
     parser.add_argument('--batch-size', type=int, default=None,
                         help='sequences per batch (8 on the CPU, 64 on CUDA)')
     parser.add_argument('--frames', type=int, default=None,

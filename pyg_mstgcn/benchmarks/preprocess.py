@@ -35,6 +35,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pyg_mstgcn.benchmarks.runner import add_output_args, cpu_model, print_table, write_csv
+from pyg_mstgcn.errors import ArgumentParser
 from pyg_mstgcn.preprocess.cli import main as preprocess_main
 from pyg_mstgcn.preprocess.normalize import pre_normalize
 from pyg_mstgcn.preprocess.ntu import read_sample
@@ -352,9 +353,9 @@ def _quiet(fn, argv) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog='python -m benchmarks.preprocess',
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog='python -m benchmarks.preprocess',
+                            description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--files', type=int, default=2000,
                         help='synthetic .skeleton files timed with preprocess (2000)')
     parser.add_argument('--baseline-files', type=int, default=150,
