@@ -297,7 +297,9 @@ def test_bad_input(ckpts, tmp_path, capsys):
     (tmp_path / 'poses.txt').write_text('hello')
     refused(run('--weights', ckpts['ntu'], tmp_path / 'poses.txt'), 'poses.txt', 'unknown format',
             '--format')
-    refused(run('--weights', ckpts['ntu'], skeleton, '--format', 'avi'), 'invalid choice')
+    refused(run('--weights', ckpts['ntu'], skeleton, '--format', 'avi'), "unknown format 'avi'",
+            'formats: ntu, kinetics')
+    assert main(['--weights', str(ckpts['ntu']), str(skeleton), '--format', 'skeleton']) == 0
     cut = tmp_path / 'cut.skeleton'
     cut.write_bytes(skeleton.read_bytes()[:3000])   # truncated
     refused(main_run('--weights', ckpts['ntu'], cut), 'cut.skeleton, line')

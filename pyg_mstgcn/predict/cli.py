@@ -62,8 +62,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--top-k', type=int, default=5, metavar='K',
                    help='classes per prediction (default: %(default)s)')
     p.add_argument('--out', default=None, metavar='FILE.json', help='write the records here')
-    p.add_argument('--format', default=None, choices=list(FORMATS),
-                   help='the inputs\' format (default: detected)')
+    p.add_argument('--format', default=None, metavar='FORMAT',
+                   help=f"the inputs' format: {', '.join(FORMATS)} (default: detected)")
     p.add_argument('--labels', default=None, metavar='FILE',
                    help="class names, one per line (or ntu60, ntu120, kinetics400), over the "
                         "checkpoint's")

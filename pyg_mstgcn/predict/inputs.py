@@ -38,6 +38,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from pyg_mstgcn.checks import suggest
 from pyg_mstgcn.data import PoseAnnotationDataset, SkeletonArrayDataset
 from pyg_mstgcn.data.skeleton import check_sequence_shape
 from pyg_mstgcn.data.transforms import valid_range
@@ -286,6 +287,24 @@ FORMATS: Dict[str, Reader] = {
 }
 
 
+#: Other names of the formats.
+FORMAT_ALIASES: Dict[str, str] = {
+    'skeleton': 'ntu', 'ntu-rgb+d': 'ntu', 'kinetics-skeleton': 'kinetics', 'st-gcn': 'kinetics',
+    'coco17': 'coco', 'coco-17': 'coco', 'json': 'coco', 'mmaction': 'pyskl',
+    'mmaction2': 'pyskl', 'pickle': 'pyskl', 'pkl': 'pyskl', 'array': 'npy', 'numpy': 'npy',
+    'dataset': 'arrays', 'folder': 'arrays',
+}
+
+
+def format_name(name: str) -> str:
+    """A format's name (:data:`FORMATS`) from it or an alias (:data:`FORMAT_ALIASES`)."""
+    key = FORMAT_ALIASES.get(str(name).lower(), str(name).lower())
+    if key not in FORMATS:
+        raise InputError(f"unknown format '{name}'{suggest(str(name), FORMATS)}; formats: "
+                         f"{', '.join(FORMATS)} (aliases: {', '.join(FORMAT_ALIASES)})")
+    return key
+
+
 _SUFFIXES = {'.skeleton': 'ntu', '.npy': 'npy', '.pkl': 'pyskl', '.pickle': 'pyskl'}
 
 
@@ -317,8 +336,7 @@ def expand(paths: Sequence[str], fmt: Optional[str]) -> List[Tuple[Path, str]]:
     """Each input with its format (:obj:`fmt`, or detected): a file, a folder that is one
     input (preprocessed arrays, OpenPose frames), or a folder of inputs (``.skeleton``
     files, Kinetics clips...), whose files of a known format are read in name order."""
-    if fmt is not None and fmt not in FORMATS:
-        raise InputError(f"unknown format '{fmt}'; formats: {', '.join(FORMATS)}")
+    fmt = format_name(fmt) if fmt is not None else None
     out: List[Tuple[Path, str]] = []
     for given in paths:
         path = Path(given)
@@ -362,5 +380,5 @@ def _require(options: ReadOptions, layout: str, fmt: str, path: Path) -> None:
                          f"'{options.layout}'; use a model trained on {layout} data")
 
 
-__all__ = ['FORMATS', 'ReadOptions', 'detect_format', 'expand', 'read_input',
-           'array_sequences', 'people_frames']
+__all__ = ['FORMATS', 'FORMAT_ALIASES', 'format_name', 'ReadOptions', 'detect_format', 'expand',
+           'read_input', 'array_sequences', 'people_frames', 'layout_of_keypoints']
