@@ -45,8 +45,8 @@ from tqdm import tqdm
 
 from pyg_mstgcn.benchmarks.graphs import BenchGraph, densified, layout_graph, tree_graph
 from pyg_mstgcn.benchmarks import original_reference
-from pyg_mstgcn.benchmarks.runner import (Case, add_output_args, machine, peak_memory_mib,
-                                          time_forward_backward, write_csv)
+from pyg_mstgcn.benchmarks.runner import (Case, add_output_args, checked_device, machine,
+                                          peak_memory_mib, time_forward_backward, write_csv)
 from pyg_mstgcn.benchmarks.sweep_report import DENSE, read_rows, report
 from pyg_mstgcn.data import support_edges
 from pyg_mstgcn.errors import ArgumentParser
@@ -288,9 +288,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     backends = args.backends or [b for b in BACKENDS if not (args.quick and b in COMPILED)]
     devices = [torch.device('cpu')] if args.device in ('cpu', 'all') else []
     if args.device == 'cuda' or (args.device == 'all' and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            parser.error('--device cuda: no CUDA device is available')
-        devices.append(torch.device('cuda'))
+        devices.append(checked_device(parser, 'cuda'))
     for device in devices:
         run_device(device, args, backends)
 

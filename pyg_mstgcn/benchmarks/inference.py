@@ -23,8 +23,8 @@ import torch
 from torch import Tensor
 
 from pyg_mstgcn.benchmarks import original_reference
-from pyg_mstgcn.benchmarks.runner import (add_output_args, machine, median_times, print_table,
-                                          write_csv)
+from pyg_mstgcn.benchmarks.runner import (add_output_args, checked_device, machine, median_times,
+                                          print_table, write_csv)
 from pyg_mstgcn.data import from_dense
 from pyg_mstgcn.errors import ArgumentParser
 from pyg_mstgcn.models import MSTGCN
@@ -116,9 +116,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help='smoke test: 16 frames, batch 1 and 2, 1 warm-up, 2 repeats')
     add_output_args(parser, 'inference', ', the device appended')
     args = parser.parse_args(argv)
-    device = torch.device(args.device)
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        parser.error('--device cuda: no CUDA device is available')
+    device = checked_device(parser, args.device)
     for name in ('repeats', 'warmup', 'threads'):
         value = getattr(args, name)
         if value is not None and value < (0 if name == 'warmup' else 1):

@@ -12,8 +12,9 @@ import torch
 from torch import Tensor
 
 from pyg_mstgcn.benchmarks import original_reference
-from pyg_mstgcn.benchmarks.runner import (Case, add_output_args, median_times, peak_memory_mib,
-                                          print_table, time_forward_backward, write_csv)
+from pyg_mstgcn.benchmarks.runner import (Case, add_output_args, checked_device, median_times,
+                                          peak_memory_mib, print_table, time_forward_backward,
+                                          write_csv)
 from pyg_mstgcn.data import from_dense
 from pyg_mstgcn.errors import ArgumentParser
 from pyg_mstgcn.models import MSTGCN
@@ -103,9 +104,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help='skip the einsum reference implementation')
     add_output_args(parser, 'model', ', the device appended')
     args = parser.parse_args(argv)
-    device = torch.device(args.device)
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        parser.error('--device cuda: no CUDA device is available')
+    device = checked_device(parser, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     cuda = device.type == 'cuda'

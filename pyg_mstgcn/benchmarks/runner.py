@@ -189,6 +189,15 @@ def machine() -> Dict[str, str]:
     return info
 
 
+def checked_device(parser: argparse.ArgumentParser, name: str) -> torch.device:
+    """The device :obj:`name` (``'cpu'``, ``'cuda'``...), or the parser's error when CUDA is
+    asked for and there is none."""
+    device = torch.device(name)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: no CUDA device is available')
+    return device
+
+
 def add_output_args(parser: argparse.ArgumentParser, name: str, note: str = '') -> None:
     """The options every benchmark shares: the results' name and folder."""
     parser.add_argument('--out', default=name,
