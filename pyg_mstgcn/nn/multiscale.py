@@ -7,7 +7,6 @@ a branch is comes from :data:`LAYER_TYPES`, one entry per ``layer_type`` for bot
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Callable, Dict, NamedTuple, Optional
 
 from torch import Tensor, nn
@@ -123,9 +122,8 @@ class MultiScaleGraphLayer(nn.Module):
                 edge_template: Optional[Tensor] = None) -> Tensor:
         check_node_features(x, self.in_channels, self.__class__.__name__)
         res = self.residual(x)
-        branches = [partial(scale, edge_index=edge_index, edge_template=edge_template)
-                    for scale in self.scales]
-        out = hierarchical_split(self.bn_in(x), branches, carry=self.carry)
+        out = hierarchical_split(self.bn_in(x), self.scales, carry=self.carry,
+                                 edge_index=edge_index, edge_template=edge_template)
         return self.act(out + res)
 
 
@@ -174,5 +172,5 @@ class MultiScaleTemporalLayer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_node_features(x, self.channels, self.__class__.__name__)
-        out = hierarchical_split(x, list(self.scales), carry=self.carry)
+        out = hierarchical_split(x, self.scales, carry=self.carry)
         return self.act(out + self.residual(x))

@@ -8,7 +8,6 @@ Every layer maps node features ``[num_nodes, C_in, T]`` to ``[num_nodes, C_out, 
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Optional, Union
 
 from torch import Tensor, nn
@@ -157,7 +156,6 @@ class BottleneckGraphLayer(nn.Module):
         check_node_features(x, self.in_channels, self.__class__.__name__)
         res = self.residual(x)
         x = self.act(self.reduce(x))
-        branches = [partial(scale, edge_index=edge_index, edge_template=edge_template)
-                    for scale in self.scales]
-        x = hierarchical_split(x, branches, carry=self.carry, post=self.act)
+        x = hierarchical_split(x, self.scales, carry=self.carry, post=self.act,
+                               edge_index=edge_index, edge_template=edge_template)
         return self.act(self.expand(x) + res)

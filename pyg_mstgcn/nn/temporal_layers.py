@@ -112,5 +112,5 @@ class BottleneckTemporalLayer(nn.Module):
         check_node_features(x, self.channels, self.__class__.__name__)
         res = self.residual(x)
         x = self.act(self.reduce(x))
-        x = hierarchical_split(x, list(self.scales), carry=self.carry, post=self.act)
+        x = hierarchical_split(x, self.scales, carry=self.carry, post=self.act)
         return self.act(self.expand(x) + res)

@@ -8,7 +8,7 @@ original's 2-D batch norm over ``(samples, frames, joints)``.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -65,22 +65,24 @@ def residual_branch(in_channels: int, out_channels: int, stride: int = 1,
     return ConvBN(in_channels, out_channels, 1, stride)
 
 
-def hierarchical_split(x: Tensor, branches: Sequence[Callable[[Tensor], Tensor]],
-                       carry: bool, post: Optional[Callable[[Tensor], Tensor]] = None
-                       ) -> Tensor:
+def hierarchical_split(x: Tensor, branches: Sequence[Callable[..., Tensor]], carry: bool,
+                       post: Optional[Callable[[Tensor], Tensor]] = None,
+                       **inputs: Any) -> Tensor:
     r"""The multi-scale scheme of MS-GC and MT-GC.
 
     The channels are split into :math:`s` equal groups :math:`\mathbf{x}_1, \dots,
     \mathbf{x}_s`; :math:`\mathbf{y}_1 = f_1(\mathbf{x}_1)` and, with :obj:`carry`,
     :math:`\mathbf{y}_i = f_i(\mathbf{x}_i + \mathbf{y}_{i-1})`, else
     :math:`\mathbf{y}_i = f_i(\mathbf{x}_i)`. :obj:`post` (an activation) is applied to each
-    :math:`\mathbf{y}_i` before it is carried over. Returns the concatenated outputs.
+    :math:`\mathbf{y}_i` before it is carried over. :obj:`inputs` (the graph of spatial
+    branches: ``edge_index``, ``edge_template``) are passed to every branch. Returns the
+    concatenated outputs.
     """
     groups = x.chunk(len(branches), dim=1)
     outputs = []
     previous: Optional[Tensor] = None
     for group, branch in zip(groups, branches):
-        y = branch(group if previous is None or not carry else group + previous)
+        y = branch(group if previous is None or not carry else group + previous, **inputs)
         if post is not None:
             y = post(y)
         outputs.append(y)
