@@ -270,18 +270,14 @@ def validate(config: Mapping[str, Any]) -> None:
             rule = NON_NEGATIVE_INT if key == 'seed' else POSITIVE_INT
             if not rule.accepts(value):
                 _fail(f'data.synthetic.{key}', value, rule.allowed, config)
-    for key in ('train_transforms', 'val_transforms'):
-        try:
-            build_transforms(data[key])
-        except (ValueError, TypeError) as e:
-            where = source_of(f'data.{key}', config.get('_sources', {}))
-            raise ConfigError(f'data.{key} (set in {where}): {e}') from None
-    if data['class_names'] is not None:
-        try:
-            class_names(data['class_names'])
-        except ValueError as e:
-            where = source_of('data.class_names', config.get('_sources', {}))
-            raise ConfigError(f'data.class_names (set in {where}): {e}') from None
+    for key, read in (('train_transforms', build_transforms),
+                      ('val_transforms', build_transforms), ('class_names', class_names)):
+        if data[key] is not None:   # readable: the transforms build, the names read
+            try:
+                read(data[key])
+            except (ValueError, TypeError) as e:
+                where = source_of(f'data.{key}', config.get('_sources', {}))
+                raise ConfigError(f'data.{key} (set in {where}): {e}') from None
     if data['root'] is None:
         raise ConfigError('data.root is not set: give the folder of the preprocessed arrays '
                           '(--set data.root=PATH)')

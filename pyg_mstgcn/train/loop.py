@@ -20,8 +20,8 @@ from tqdm import tqdm
 from pyg_mstgcn.config_files import ConfigError
 from pyg_mstgcn.io import save_atomic, write_text_atomic
 from pyg_mstgcn.train import distributed as dist_utils
-from pyg_mstgcn.train.checkpoint import (load_checkpoint, load_weights, rng_state,
-                                         set_rng_state)
+from pyg_mstgcn.train.checkpoint import (WeightsError, load_checkpoint, load_weights,
+                                         rng_state, set_rng_state)
 from pyg_mstgcn.train.config import dump, learning_rate
 from pyg_mstgcn.train.data import (SeededSamples, build_dataset, make_loader, prepare_data,
                                    worker_count)
@@ -68,23 +68,25 @@ class TrainState:
     class_names: Optional[List[str]] = None   # recorded in the checkpoints
 
 
+def _weights(state: TrainState, config: Mapping[str, Any]) -> Dict[str, Any]:
+    """What every checkpoint holds for using the model (see
+    :func:`~pyg_mstgcn.train.checkpoint.read_weights`)."""
+    return {'model_config': config['model'], 'state_dict': state.model.state_dict(),
+            'class_names': state.class_names, 'epoch': state.epoch,
+            'config': {k: v for k, v in config.items() if k != '_sources'}}
+
+
 def save_checkpoint(state: TrainState, config: Mapping[str, Any], run_dir: Path) -> None:
     """``last.pt``: everything :func:`restore_checkpoint` needs to continue exactly."""
-    save_atomic({'model_config': config['model'], 'state_dict': state.model.state_dict(),
-                 'class_names': state.class_names,
-                 'optimizer': state.optimizer.state_dict(),
+    save_atomic({**_weights(state, config), 'optimizer': state.optimizer.state_dict(),
                  'scheduler': state.scheduler.state_dict(), 'scaler': state.scaler.state_dict(),
-                 'epoch': state.epoch, 'best_top1': state.best_top1,
-                 'best_epoch': state.best_epoch, 'history': state.history,
-                 'rng': rng_state(), 'config': _plain(config)}, run_dir / 'last.pt')
+                 'best_top1': state.best_top1, 'best_epoch': state.best_epoch,
+                 'history': state.history, 'rng': rng_state()}, run_dir / 'last.pt')
 
 
 def save_best(state: TrainState, config: Mapping[str, Any], run_dir: Path) -> None:
     """``best.pt``: the weights of the best validation top-1 so far."""
-    save_atomic({'model_config': config['model'], 'state_dict': state.model.state_dict(),
-                 'class_names': state.class_names,
-                 'epoch': state.epoch, 'top1': state.best_top1, 'config': _plain(config)},
-                run_dir / 'best.pt')
+    save_atomic({**_weights(state, config), 'top1': state.best_top1}, run_dir / 'best.pt')
 
 
 def restore_checkpoint(state: TrainState, path: Path) -> None:
@@ -98,14 +100,10 @@ def restore_checkpoint(state: TrainState, path: Path) -> None:
     set_rng_state(ckpt['rng'])
 
 
-def _plain(config: Mapping[str, Any]) -> Dict[str, Any]:
-    return {k: v for k, v in config.items() if k != '_sources'}
-
-
 def _checkpoint_epoch(path: Path) -> Any:
     try:
-        return torch.load(path, map_location='cpu', weights_only=False)['epoch']
-    except Exception:  # noqa: BLE001 - only used in a message
+        return load_checkpoint(path)['epoch']
+    except (WeightsError, KeyError):  # only used in a message
         return '?'
 
 
