@@ -15,7 +15,10 @@ from pyg_mstgcn.errors import ArgumentParser, InputError, report
 from pyg_mstgcn.io import file_kind, write_text_atomic
 from pyg_mstgcn.predict.inputs import FORMATS, layout_of_keypoints
 from pyg_mstgcn.predict.recognizer import Recognizer
+from pyg_mstgcn.predict.sequences import check_window
 
+#: The windows of --stdin when --window / --stride are not given.
+STDIN_WINDOW, STDIN_STRIDE = 64, 16
 #: Suffixes of checkpoint files, which --weights takes before the inputs.
 CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.ckpt', '.tar')
 
@@ -79,8 +82,9 @@ def parser() -> argparse.ArgumentParser:
                    help='sequences per forward pass (default: %(default)s)')
     p.add_argument('--stdin', action='store_true',
                    help='read live frames as JSON lines (one frame per line: a list of people, '
-                        'each a list of keypoints, COCO-17 or the model\'s layout) and print '
-                        'one JSON line per window (--window, default 64; --stride, default 16)')
+                        "each a list of keypoints, COCO-17 or the model's layout) and print one "
+                        f'JSON line per window (--window, default {STDIN_WINDOW}; --stride, '
+                        f'default {STDIN_STRIDE})')
     p.add_argument('--no-progress', action='store_true',
                    help='hide the progress bars (shown on a terminal only)')
     return p
@@ -133,7 +137,7 @@ def split_inputs(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    for name in ('top_k', 'batch_size', 'window', 'stride'):
+    for name in ('top_k', 'batch_size'):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise InputError(f"--{name.replace('_', '-')} must be a positive integer "
@@ -144,8 +148,10 @@ def _check(args: argparse.Namespace) -> None:
         raise InputError('give inputs or --stdin, not both')
     if not args.stdin and not args.inputs:
         raise InputError('no input: give files or folders, or --stdin')
-    if args.stride is not None and args.window is None and not args.stdin:
-        raise InputError('--stride needs --window')
+    if args.stdin:   # live frames: windows by default
+        args.window = STDIN_WINDOW if args.window is None else args.window
+        args.stride = STDIN_STRIDE if args.stride is None else args.stride
+    check_window(args.window, args.stride)
 
 
 def _stdin_predictions(recognizer: Recognizer, args: argparse.Namespace) -> Iterator[dict]:
@@ -174,7 +180,7 @@ def _stdin_predictions(recognizer: Recognizer, args: argparse.Namespace) -> Iter
                 empty += 1
                 continue
             layout = layout_of_keypoints(array.shape[1], recognizer.layout, 'stdin')
-            online = recognizer.stream(args.window or 64, args.stride or 16, layout,
+            online = recognizer.stream(args.window, args.stride, layout,
                                        tuple(args.frame_size) if args.frame_size else None,
                                        args.top_k)
             shape = array.shape[1:]

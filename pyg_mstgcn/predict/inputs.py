@@ -30,7 +30,6 @@ Frame ``t`` of a JSON list or an OpenPose folder is the ``t``-th entry (from 0).
 from __future__ import annotations
 
 import json
-import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,60 +215,48 @@ def read_npy(path: Path, options: ReadOptions) -> List[PoseSequence]:
         frames = frames_path(path.parent, split.group(1))
         counts = np.load(frames) if frames.is_file() else None
         if len(names) == len(array) and (counts is None or len(counts) == len(array)):
-            sequences = array_sequences(array, str(path), options, num_frames=counts)
-            for sequence, name in zip(sequences, names):
-                sequence.sample = name
-            return sequences
+            return array_sequences(array, str(path), options, names=names, num_frames=counts)
     return array_sequences(array, str(path), options, path.stem)
 
 
 def array_sequences(array: np.ndarray, where: str, options: ReadOptions,
-                    name: str = 'array', num_frames: Optional[Sequence[int]] = None
-                    ) -> List[PoseSequence]:
+                    name: str = 'array', num_frames: Optional[Sequence[int]] = None,
+                    names: Optional[Sequence[str]] = None) -> List[PoseSequence]:
     """Preprocessed sequences ``[C, T, V, M]`` or ``[N, C, T, V, M]`` (the model's input
-    space), each named ``{name}[{i}]`` in a batch; their valid frames are given, or found in
-    the data."""
+    space), named by :obj:`names`, else :obj:`name` (``{name}[{i}]`` in a batch); their valid
+    frames are given, or found in the data."""
     single = np.ndim(array) == 4
     batch = np.asarray(array)[None] if single else array
     check_sequence_shape(np.shape(batch), options.layout, where)
+    if names is None:
+        names = [name] if single else [f'{name}[{i}]' for i in range(len(batch))]
     out = []
     for i in range(len(batch)):
         x = np.asarray(batch[i], dtype=np.float32)
         frames = int(num_frames[i]) if num_frames is not None else valid_range(x)[1]
         if frames == 0:
             raise InputError(f'{where}{"" if single else f"[{i}]"}: every frame is empty')
-        out.append(PoseSequence(where, name if single else f'{name}[{i}]', x, 'prepared',
-                                frames, options.layout))
+        out.append(PoseSequence(where, names[i], x, 'prepared', frames, options.layout))
     return out
 
 
 def read_arrays(path: Path, options: ReadOptions) -> List[PoseSequence]:
-    split = options.split or 'val'
-    dataset = SkeletonArrayDataset(path, split, layout=options.layout)
-    sequences = array_sequences(dataset.data, str(dataset.data_path), options,
-                                num_frames=dataset.num_frames)
-    for sequence, name in zip(sequences, dataset.sample_names):
-        sequence.sample = name
-    return sequences
+    dataset = SkeletonArrayDataset(path, options.split or 'val', layout=options.layout)
+    return array_sequences(dataset.data, str(dataset.data_path), options,
+                           names=dataset.sample_names, num_frames=dataset.num_frames)
 
 
 def read_pyskl(path: Path, options: ReadOptions) -> List[PoseSequence]:
-    with_score = _annotation_channels(path) + 1 == options.in_channels
-    dataset = PoseAnnotationDataset(path, options.split, options.layout, options.num_person,
-                                    with_score=with_score)
+    dataset = PoseAnnotationDataset(path, options.split, options.layout, options.num_person)
+    if dataset.num_channels + 1 == options.in_channels:   # 2-D: the score is a channel too
+        dataset = PoseAnnotationDataset(path, options.split, options.layout,
+                                        options.num_person, with_score=True)
     out = []
     for i in range(len(dataset)):
         x, frames, _, name = dataset.raw(i)
         out.append(PoseSequence(str(path), name, x, 'prepared', frames or x.shape[1],
                                 options.layout))
     return out
-
-
-def _annotation_channels(path: Path) -> int:
-    with open(path, 'rb') as f:
-        content = pickle.load(f)
-    annotations = content['annotations'] if isinstance(content, dict) else content
-    return int(np.shape(annotations[0]['keypoint'])[-1]) if annotations else 0
 
 
 # ------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from pyg_mstgcn.graph import get_layout
 from pyg_mstgcn.models import MSTGCN, build_model
 from pyg_mstgcn.predict.inputs import (ReadOptions, array_sequences, expand, people_frames,
                                       read_input)
-from pyg_mstgcn.predict.sequences import PoseSequence, finish, windows
+from pyg_mstgcn.predict.sequences import PoseSequence, check_window, finish, windows
 from pyg_mstgcn.preprocess.ntu import MAX_BODIES
 from pyg_mstgcn.train.checkpoint import WeightsError, load_weights, read_weights
 
@@ -196,7 +196,7 @@ class Recognizer:
                      window: Optional[int] = None, stride: Optional[int] = None
                      ) -> Iterator[Prediction]:
         """:meth:`predict` over given sequences, yielding predictions as batches finish."""
-        _check_window(window, stride)
+        check_window(window, stride)
         pending: List[Tuple[PoseSequence, int, int, np.ndarray, int]] = []
         for sequence in sequences:
             where = f'{sequence.input}' + (f' ({sequence.sample})' if sequence.sample !=
@@ -271,7 +271,7 @@ class OnlineRecognizer:
     def __init__(self, recognizer: Recognizer, window: int, stride: int,
                  layout: Optional[str], frame_size: Optional[Tuple[float, float]],
                  top_k: int) -> None:
-        _check_window(window, stride)
+        check_window(window, stride)
         self.recognizer, self.window, self.stride = recognizer, int(window), int(stride)
         self.layout, self.frame_size, self.top_k = layout, frame_size, top_k
         self.frames: Deque[np.ndarray] = deque(maxlen=self.window)
@@ -323,14 +323,6 @@ def _stack_persons(frames: List[np.ndarray], persons: int) -> np.ndarray:
                              f'{list(frames[0].shape)}')
         out[t, :min(len(f), persons)] = f[:persons]
     return out
-
-
-def _check_window(window: Optional[int], stride: Optional[int]) -> None:
-    for name, value in (('window', window), ('stride', stride)):
-        if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
-            raise InputError(f'{name} must be a positive number of frames (got {value!r})')
-    if stride is not None and window is None:
-        raise InputError('stride needs a window (--window W --stride S)')
 
 
 def _load_member(path: Path, weight: float) -> Tuple[_Member, Optional[List[str]]]:

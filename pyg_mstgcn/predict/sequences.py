@@ -79,6 +79,17 @@ def finish(sequence: PoseSequence, start: int = 0, end: Optional[int] = None
     return np.ascontiguousarray(x, dtype=np.float32), end - start
 
 
+def check_window(window: Optional[int], stride: Optional[int]) -> None:
+    """Raises an :class:`~pyg_mstgcn.errors.InputError` unless :obj:`window` and
+    :obj:`stride` are positive frame counts (or :obj:`None`), a stride coming with a
+    window."""
+    for name, value in (('window', window), ('stride', stride)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+            raise InputError(f'{name} must be a positive number of frames (got {value!r})')
+    if stride is not None and window is None:
+        raise InputError('stride needs a window (--window W --stride S)')
+
+
 def windows(num_frames: int, window: Optional[int], stride: Optional[int],
             where: str = 'the sequence') -> List[Tuple[int, int]]:
     r"""The frame ranges ``(start, end)`` predictions are made on.
@@ -107,4 +118,5 @@ def windows(num_frames: int, window: Optional[int], stride: Optional[int],
     return spans
 
 
-__all__ = ['PoseSequence', 'STAGES', 'PREPROCESSED_FRAMES', 'finish', 'windows']
+__all__ = ['PoseSequence', 'STAGES', 'PREPROCESSED_FRAMES', 'finish', 'check_window',
+           'windows']
