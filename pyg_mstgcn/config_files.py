@@ -183,10 +183,13 @@ def merge(base: Dict[str, Any], update: Mapping[str, Any], where: str,
 
 
 def set_model(config: Dict[str, Any], model: Any, where: str, sources: Dict[str, str],
-              relative_to: Optional[PathLike] = None) -> None:
+              relative_to: Optional[PathLike] = None, whole: Optional[bool] = None) -> None:
     """Applies a ``model`` section to :obj:`config`: a model configuration (a name or path,
-    or a mapping with ``_base_``) replaces the model, plain options update it."""
-    whole = isinstance(model, (str, Path)) or (isinstance(model, Mapping) and BASE_KEY in model)
+    or a mapping with ``_base_``), or any section when :obj:`whole`, replaces the model;
+    plain options update it."""
+    if whole is None:
+        whole = isinstance(model, (str, Path)) or (isinstance(model, Mapping)
+                                                   and BASE_KEY in model)
     options = resolve_model_section(model, where, relative_to)
     if whole or not isinstance(config.get('model'), dict):
         config['model'] = {}
@@ -222,8 +225,8 @@ def load_recipe(name: PathLike, _chain: Tuple[Path, ...] = ()
         base_config, base_sources = load_recipe(find_config(base, 'train', path.parent), chain)
         model = base_config.pop('model', None)
         merge(config, base_config, '', sources)
-        if model is not None:
-            set_model(config, {BASE_KEY: [], **model}, '', sources)
+        if model is not None:   # a base recipe's model is whole: it replaces an earlier one
+            set_model(config, model, '', sources, whole=True)
         sources.update(base_sources)
     model = content.pop('model', None)
     merge(config, content, str(path), sources)
