@@ -1,6 +1,7 @@
 """The MST-GCN network on PyG skeleton batches."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from functools import lru_cache
@@ -10,8 +11,10 @@ import torch
 from torch import Tensor, nn
 from torch_geometric import EdgeIndex
 from torch_geometric.data import Batch, Data
+from torch_geometric.typing import Adj
 
-from pyg_mstgcn.graph import LAYOUTS, SkeletonLayout, full_edges, get_layout
+from pyg_mstgcn.graph import (LAYOUTS, SkeletonLayout, full_edges, get_layout,
+                              spatial_partition, support_edges)
 from pyg_mstgcn.nn import BlockOptions, MSTGCNBlock, SpatialGraphConv
 from pyg_mstgcn.checks import BOOL, POSITIVE_INT, check_names, check_value
 
@@ -59,7 +62,9 @@ class MSTGCN(nn.Module):
     Shapes:
         - **input:** a :class:`~torch_geometric.data.Batch` (or one
           :class:`~torch_geometric.data.Data`) in the representation of
-          :mod:`pyg_mstgcn.data`: ``x`` of shape :math:`(N \cdot M \cdot V, C, T)`
+          :mod:`pyg_mstgcn.data`: ``x`` of shape :math:`(N \cdot M \cdot V, C, T)`; or the
+          dense tensor :math:`(N, C, T, V, M)` that the original network and mmaction2 take
+          (the same logits: its nodes are those of :func:`~pyg_mstgcn.data.from_dense`)
         - **output:** logits :math:`(N, \text{num\_classes})`
     """
 
@@ -90,6 +95,7 @@ class MSTGCN(nn.Module):
             for i, (c_in, c_out, residual, stride) in enumerate(self.block_rows))
         self.out_channels = self.block_rows[-1][1]
         self.fc = nn.Linear(self.out_channels, num_classes)
+        self.fused = False
         self.reset_parameters()
 
     @property
@@ -131,12 +137,39 @@ class MSTGCN(nn.Module):
         self.fc.reset_parameters()
         nn.init.normal_(self.fc.weight, 0.0, math.sqrt(2.0 / self.num_classes))
 
-    def forward(self, data: Union[Data, Batch]) -> Tensor:
-        """Returns the logits ``[num_graphs, num_classes]``."""
+    @torch.no_grad()
+    def fuse(self) -> 'MSTGCN':
+        r"""Makes this model an inference model, in place, and returns it: eval mode, every
+        batch norm that follows a convolution or linear layer folded into it, every learned
+        adjacency :math:`\mathbf{A} + \mathbf{B}` frozen into one constant, and the dense
+        backend (the same function; no check reads the graph's values). The logits equal
+        those of the model in eval mode (to float rounding). A fused model cannot train;
+        :func:`~pyg_mstgcn.models.optimize_for_inference` fuses a copy instead. The batch
+        norms that do not follow a layer stay: ``data_bn``, the input norm of MS-GC and the
+        attention layer's norm (a product comes before it)."""
+        self.eval()
+        for module in list(self.modules()):
+            if hasattr(module, 'fuse_for_inference'):
+                module.fuse_for_inference()
+        self.options = self.options.replace(backend='dense')
+        self.fused = True
+        return self
+
+    def train(self, mode: bool = True) -> 'MSTGCN':
+        if mode and getattr(self, 'fused', False):
+            raise RuntimeError('MSTGCN: a fused model is for inference only; fuse a copy '
+                               '(pyg_mstgcn.models.optimize_for_inference) to keep training')
+        return super().train(mode)
+
+    def forward(self, data: Union[Data, Batch, Tensor]) -> Tensor:
+        """Returns the logits ``[N, num_classes]`` of a PyG batch of :obj:`N` graphs or of a
+        dense batch ``[N, C, T, V, M]``."""
         return self.fc(self.pool(self.forward_features(data)))
 
-    def forward_features(self, data: Union[Data, Batch]) -> Tensor:
-        """Returns the last block's node features ``[num_nodes, C_out, T']``."""
+    def forward_features(self, data: Union[Data, Batch, Tensor]) -> Tensor:
+        """Returns the last block's node features ``[N * M * V, C_out, T']``."""
+        if isinstance(data, Tensor):
+            return self._forward_dense(data)
         x = data.x
         V, M = self.layout.num_joints, self.num_person
         if x.dim() != 3 or x.size(1) != self.in_channels or x.size(0) % (M * V) != 0:
@@ -149,9 +182,26 @@ class MSTGCN(nn.Module):
                              f"{x.size(0)} nodes make {num_graphs} graphs of {M} persons * "
                              f"{V} joints; build the model with the batch's num_person and "
                              f"layout")
-        x = self.data_bn(x.reshape(num_graphs, M * V * self.in_channels, T))
-        x = x.view(-1, self.in_channels, T)
-        edge_index, edge_template = self._graph(data, x.size(0))
+        edge_index, edge_template = self._graph(data, x.size(0), x.device)
+        return self._blocks(x.reshape(num_graphs, M * V * self.in_channels, T), edge_index,
+                            edge_template)
+
+    def _forward_dense(self, x: Tensor) -> Tensor:
+        """:meth:`forward_features` of a dense batch ``[N, C, T, V, M]``."""
+        V, M, C = self.layout.num_joints, self.num_person, self.in_channels
+        if x.dim() != 5 or x.size(1) != C or x.size(3) != V or x.size(4) != M:
+            raise ValueError(f"MSTGCN: expected a dense batch of shape [N, {C} channels, "
+                             f"T frames, {V} joints, {M} persons] (got {list(x.shape)})")
+        N, T = x.size(0), x.size(2)
+        # the node order of from_dense: [N, M, V, C, T], person-major
+        x = x.permute(0, 4, 3, 1, 2).reshape(N, M * V * C, T)
+        edge_index, edge_template = self._graph(None, N * M * V, x.device)
+        return self._blocks(x, edge_index, edge_template)
+
+    def _blocks(self, x: Tensor, edge_index: Optional[Adj], edge_template: Optional[Tensor]
+                ) -> Tensor:
+        """``data_bn`` on ``[N, M * V * C, T]``, then the blocks on the nodes."""
+        x = self.data_bn(x).view(-1, self.in_channels, x.size(-1))
         for block in self.blocks:
             x = block(x, edge_index, edge_template)
         return x
@@ -161,13 +211,20 @@ class MSTGCN(nn.Module):
         V, M = self.layout.num_joints, self.num_person
         return features.mean(dim=2).view(-1, M * V, features.size(1)).mean(dim=1)
 
-    def _graph(self, data: Union[Data, Batch], num_nodes: int
-               ) -> Tuple[Union[Tensor, EdgeIndex], Optional[Tensor]]:
-        if self.backend == 'dense':  # the dense backend does not read the graph
-            return data.edge_index, None
+    def _graph(self, data: Optional[Union[Data, Batch]], num_nodes: int, device: torch.device
+               ) -> Tuple[Optional[Adj], Optional[Tensor]]:
+        """The graph the blocks read: none for the dense backend; for the sparse one every
+        joint pair (``adjacency='full'``), else the batch's edges, or for a dense batch
+        (:obj:`data` :obj:`None`) those of the skeleton, as
+        :func:`~pyg_mstgcn.data.skeleton_graph` gives them (bones both ways, self-loops)."""
+        if self.backend == 'dense':
+            return None, None
         if self.adjacency == 'full':
             edge_index, edge_template = _cached_full_edges(num_nodes, self.layout.num_joints,
-                                                           data.x.device)
+                                                           device)
+        elif data is None:
+            support = spatial_partition(self.layout).abs().sum(dim=0) != 0
+            edge_index, edge_template = support_edges(support.to(device), num_nodes)
         else:
             edge_index, edge_template = data.edge_index, getattr(data, 'edge_template', None)
         # edges sorted by target take the fused sparse-matrix path
@@ -180,6 +237,11 @@ class MSTGCN(nn.Module):
         return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '
                 f'layout={self.layout.name}, blocks={len(self.blocks)}, '
                 f'backend={self.backend}, adjacency={self.adjacency})')
+
+
+def optimize_for_inference(model: MSTGCN) -> MSTGCN:
+    """A fused copy of :obj:`model` (see :meth:`MSTGCN.fuse`), the model left as it was."""
+    return copy.deepcopy(model).fuse()
 
 
 @lru_cache(maxsize=8)

@@ -63,3 +63,33 @@ class LearnableAdjacency(nn.Module):
 
     def extra_repr(self) -> str:
         return f'subsets={self.num_subsets}, joints={self.num_joints}, mode={self.mode}'
+
+
+class FrozenAdjacency(nn.Module):
+    r"""A learned adjacency frozen for inference: :math:`\mathbf{A}_k + \mathbf{B}_k` as one
+    constant ``[K, V, V]``, what :meth:`~pyg_mstgcn.nn.SpatialGraphConv.fuse_for_inference`
+    puts in place of a :class:`LearnableAdjacency`.
+
+    Args:
+        adjacency (LearnableAdjacency): The adjacency to freeze.
+    """
+
+    def __init__(self, adjacency: LearnableAdjacency) -> None:
+        super().__init__()
+        self.mode = adjacency.mode
+        self.register_buffer('weight', adjacency().detach().clone())
+
+    @property
+    def num_subsets(self) -> int:
+        return self.weight.size(0)
+
+    @property
+    def num_joints(self) -> int:
+        return self.weight.size(1)
+
+    def forward(self) -> Tensor:
+        """Returns the effective adjacency ``[K, V, V]``."""
+        return self.weight
+
+    def extra_repr(self) -> str:
+        return f'subsets={self.num_subsets}, joints={self.num_joints}, mode={self.mode}'

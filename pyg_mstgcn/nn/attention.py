@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from pyg_mstgcn.nn.activations import HardSwish, activation
+from pyg_mstgcn.nn.fusion import fold_batch_norm
 from pyg_mstgcn.nn.spatial_conv import check_node_features
 
 
@@ -39,6 +40,11 @@ class SqueezeExcite(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.excite(torch.relu(self.bn(self.squeeze(x))))
 
+    def fuse_for_inference(self) -> None:
+        """Folds the batch norm into the squeeze (see :mod:`~pyg_mstgcn.nn.fusion`)."""
+        if isinstance(self.bn, nn.BatchNorm1d):
+            self.bn = fold_batch_norm(self.squeeze, self.bn)
+
 
 class STJointAttention(nn.Module):
     r"""Spatio-temporal joint attention (``'stja'``), and with :obj:`channel_term` the
@@ -62,6 +68,12 @@ class STJointAttention(nn.Module):
         self.conv_t = nn.Conv1d(inner, channels, 1)
         self.conv_v = nn.Conv1d(inner, channels, 1)
         self.conv_c = nn.Linear(inner, channels) if channel_term else None
+
+    def fuse_for_inference(self) -> None:
+        """Folds the batch norm of the encoder into its convolution (see
+        :mod:`~pyg_mstgcn.nn.fusion`)."""
+        if isinstance(self.fcn[1], nn.BatchNorm1d):
+            self.fcn[1] = fold_batch_norm(self.fcn[0], self.fcn[1])
 
     def forward(self, x: Tensor) -> Tensor:
         x = _per_instance(x, self.num_joints)                     # [B, V, C, T]

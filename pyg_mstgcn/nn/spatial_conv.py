@@ -12,7 +12,8 @@ from torch_geometric.typing import Adj, SparseTensor
 from torch_geometric.utils import is_torch_sparse_tensor
 
 from pyg_mstgcn.graph import SkeletonLayout, spatial_partition
-from pyg_mstgcn.nn.adjacency import LearnableAdjacency
+from pyg_mstgcn.nn.adjacency import FrozenAdjacency, LearnableAdjacency
+from pyg_mstgcn.nn.fusion import batch_norm_affine, scale_rows
 from pyg_mstgcn.nn.sparse import subset_spmm
 from pyg_mstgcn.nn.units import temporal_conv
 
@@ -119,6 +120,8 @@ class SpatialGraphConv(MessagePassing):
         K = self.adjacency.num_subsets
         self.lin = temporal_conv(in_channels, K * out_channels, bias=bias,
                                  groups=in_channels if depthwise else 1)
+        # the shift of a batch norm folded in by fuse_for_inference(), added after the aggregation
+        self.register_parameter('out_bias', None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -128,11 +131,34 @@ class SpatialGraphConv(MessagePassing):
         nn.init.kaiming_normal_(self.lin.weight, mode='fan_out')
         if self.lin.bias is not None:
             nn.init.zeros_(self.lin.bias)
+        if isinstance(self.adjacency, FrozenAdjacency):
+            raise RuntimeError(f'{self.__class__.__name__}: a fused convolution has no '
+                               f'parameters to reset')
         self.adjacency.reset_parameters()
 
     @property
     def num_joints(self) -> int:
         return self.adjacency.num_joints
+
+    @torch.no_grad()
+    def fuse_for_inference(self, bn: Optional[nn.BatchNorm1d] = None) -> None:
+        r"""Prepares the convolution for inference, in place: :math:`\mathbf{A} +
+        \mathbf{B}` frozen into one constant (:class:`~pyg_mstgcn.nn.FrozenAdjacency`), the
+        dense backend (the same function, without reading the graph), and :obj:`bn`, a batch
+        norm in eval mode that follows the convolution, folded in: its scale into
+        :math:`\mathbf{\Theta}_k` and :math:`\mathbf{b}_k`, its shift added after the
+        aggregation. Calling it again only folds another batch norm."""
+        if bn is not None:
+            scale, shift = batch_norm_affine(bn)
+            K = self.adjacency.num_subsets
+            # rows of lin: subset-major (k * C + c), or channel-major when depthwise
+            scale_rows(self.lin, scale.repeat_interleave(K) if self.depthwise else
+                       scale.repeat(K))
+            bias = shift if self.out_bias is None else self.out_bias * scale + shift
+            self.out_bias = nn.Parameter(bias)
+        if isinstance(self.adjacency, LearnableAdjacency):
+            self.adjacency = FrozenAdjacency(self.adjacency)
+        self.backend = 'dense'
 
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_template: Optional[Tensor] = None) -> Tensor:
@@ -156,7 +182,8 @@ class SpatialGraphConv(MessagePassing):
                 _check_edges(edge_index, num_nodes, self.needs_self_loops,
                              self.__class__.__name__)
             out = self.propagate(edge_index, x=g, weight=weight, edge_template=edge_template)
-        return out.view(num_nodes, self.out_channels, T)
+        out = out.view(num_nodes, self.out_channels, T)
+        return out if self.out_bias is None else out + self.out_bias.view(-1, 1)
 
     def _edge_weight(self, src: Tensor, dst: Tensor, weight: Tensor,
                      edge_template: Optional[Tensor]) -> Tensor:

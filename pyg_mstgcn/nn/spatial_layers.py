@@ -21,6 +21,14 @@ from pyg_mstgcn.nn.units import ConvBN, check_divisible, hierarchical_split, res
 Layout = Union[str, SkeletonLayout, Tensor]
 
 
+def _fold_into_graph_conv(conv: SpatialGraphConv, bn: nn.Module) -> nn.Module:
+    """Folds :obj:`bn` (unless already folded) into :obj:`conv`; returns what takes its
+    place."""
+    if isinstance(bn, nn.BatchNorm1d):
+        conv.fuse_for_inference(bn)
+    return nn.Identity()
+
+
 class GraphConvBN(nn.Module):
     """A :class:`SpatialGraphConv` followed by batch norm."""
 
@@ -33,6 +41,11 @@ class GraphConvBN(nn.Module):
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_template: Optional[Tensor] = None) -> Tensor:
         return self.bn(self.conv(x, edge_index, edge_template))
+
+    def fuse_for_inference(self) -> None:
+        """Folds the batch norm into the convolution (see
+        :meth:`SpatialGraphConv.fuse_for_inference`)."""
+        self.bn = _fold_into_graph_conv(self.conv, self.bn)
 
 
 class PlainGraphLayer(nn.Module):
@@ -61,6 +74,11 @@ class PlainGraphLayer(nn.Module):
                 edge_template: Optional[Tensor] = None) -> Tensor:
         check_node_features(x, self.in_channels, self.__class__.__name__)
         return self.act(self.bn(self.conv(x, edge_index, edge_template)) + self.residual(x))
+
+    def fuse_for_inference(self) -> None:
+        """Folds the batch norm into the convolution (see
+        :meth:`SpatialGraphConv.fuse_for_inference`)."""
+        self.bn = _fold_into_graph_conv(self.conv, self.bn)
 
 
 class SeparableGraphLayer(nn.Module):
@@ -106,6 +124,11 @@ class SeparableGraphLayer(nn.Module):
             x = self.act(self.expand(x))
         x = self.act(self.bn(self.conv(x, edge_index, edge_template)))
         return self.point(x) + res
+
+    def fuse_for_inference(self) -> None:
+        """Folds the batch norm into the depthwise convolution (see
+        :meth:`SpatialGraphConv.fuse_for_inference`)."""
+        self.bn = _fold_into_graph_conv(self.conv, self.bn)
 
 
 class BottleneckGraphLayer(nn.Module):

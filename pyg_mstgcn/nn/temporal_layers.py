@@ -11,6 +11,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from pyg_mstgcn.nn.activations import activation
+from pyg_mstgcn.nn.fusion import fold_batch_norm
 from pyg_mstgcn.nn.spatial_conv import check_node_features
 from pyg_mstgcn.nn.units import (ConvBN, check_divisible, hierarchical_split, residual_branch,
                                  temporal_conv)
@@ -41,6 +42,11 @@ class PlainTemporalLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         check_node_features(x, self.channels, self.__class__.__name__)
         return self.act(self.bn(self.conv(x)) + self.residual(x))
+
+    def fuse_for_inference(self) -> None:
+        """Folds the batch norm into the convolution (see :mod:`~pyg_mstgcn.nn.fusion`)."""
+        if isinstance(self.bn, nn.BatchNorm1d):
+            self.bn = fold_batch_norm(self.conv, self.bn)
 
 
 class SeparableTemporalLayer(nn.Module):

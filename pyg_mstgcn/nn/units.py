@@ -13,6 +13,8 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from pyg_mstgcn.nn.fusion import fold_batch_norm
+
 
 class Pointwise(nn.Conv1d):
     """A 1x1 convolution over ``[N, C, T]``, run as a 2-D convolution of ``[N, C, T, 1]``: on
@@ -46,6 +48,12 @@ class ConvBN(nn.Sequential):
             temporal_conv(in_channels, out_channels, kernel_size, stride, groups, bias),
             nn.BatchNorm1d(out_channels),
         )
+
+    def fuse_for_inference(self) -> None:
+        """Folds the batch norm into the convolution (for inference: see
+        :mod:`~pyg_mstgcn.nn.fusion`)."""
+        if isinstance(self[1], nn.BatchNorm1d):
+            self[1] = fold_batch_norm(self[0], self[1])
 
 
 class Zero(nn.Module):
