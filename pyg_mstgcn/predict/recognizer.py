@@ -27,12 +27,12 @@ from pyg_mstgcn.data.skeleton import check_sequence_shape
 from pyg_mstgcn.data.transforms import Normalize
 from pyg_mstgcn.errors import InputError
 from pyg_mstgcn.graph import get_layout
-from pyg_mstgcn.models import MSTGCN, build_model
+from pyg_mstgcn.models import MSTGCN
 from pyg_mstgcn.predict.inputs import (ReadOptions, array_sequences, expand, people_frames,
                                       read_input)
 from pyg_mstgcn.predict.sequences import PoseSequence, check_window, finish, windows
 from pyg_mstgcn.preprocess.ntu import MAX_BODIES
-from pyg_mstgcn.train.checkpoint import WeightsError, load_weights, read_weights
+from pyg_mstgcn.train.checkpoint import WeightsError, load_model
 
 PathLike = Union[str, Path]
 
@@ -326,16 +326,7 @@ def _stack_persons(frames: List[np.ndarray], persons: int) -> np.ndarray:
 
 
 def _load_member(path: Path, weight: float) -> Tuple[_Member, Optional[List[str]]]:
-    checkpoint = read_weights(path)
-    if checkpoint.model_config is None:
-        raise WeightsError(f'{path} holds weights without the model configuration; use a '
-                           f'checkpoint of the trainer (best.pt, last.pt) or of '
-                           f'python -m pyg_mstgcn.convert')
-    try:
-        model = build_model(checkpoint.model_config)
-    except (ValueError, TypeError) as e:
-        raise WeightsError(f'{path}: its model_config cannot build a model ({e})') from None
-    load_weights(model, checkpoint.state_dict, str(path))
+    model, checkpoint = load_model(path)
     data = (checkpoint.config or {}).get('data', {})
     probe = _Sequences([], model.layout, data.get('stream', 'joint'),
                        data.get('val_transforms') or [], data.get('stream_first', True))

@@ -6,13 +6,16 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 import torch
 
 from pyg_mstgcn.errors import InputError, listed
 from pyg_mstgcn.io import load_torch
+
+if TYPE_CHECKING:
+    from pyg_mstgcn.models import MSTGCN
 
 PathLike = Union[str, Path]
 
@@ -84,6 +87,25 @@ def read_weights(path: PathLike) -> Weights:
     config = content.get('config') if 'state_dict' in content else None
     return Weights(Path(path), state, dict(model_config) if model_config else None,
                    list(names) if names else None, dict(config) if config else None)
+
+
+def load_model(path: PathLike) -> Tuple['MSTGCN', Weights]:
+    """The network of a checkpoint that names its model (ours, or converted from the
+    original), its weights loaded, in eval mode on the CPU; and what the checkpoint holds
+    (:class:`Weights`). A bare state dict, or a model configuration that builds no model, is
+    a :class:`WeightsError` in one line."""
+    from pyg_mstgcn.models import build_model  # models import nothing of the trainer
+    weights = read_weights(path)
+    if weights.model_config is None:
+        raise WeightsError(f'{path} holds weights without the model configuration; use a '
+                           f'checkpoint of the trainer (best.pt, last.pt) or of '
+                           f'python -m pyg_mstgcn.convert')
+    try:
+        model = build_model(weights.model_config)
+    except (ValueError, TypeError) as e:
+        raise WeightsError(f'{path}: its model_config cannot build a model ({e})') from None
+    load_weights(model, weights.state_dict, str(path))
+    return model.eval(), weights
 
 
 def weights_mismatch(model: torch.nn.Module, state: Mapping[str, torch.Tensor]

@@ -1,0 +1,5 @@
+import sys
+
+from pyg_mstgcn.export.cli import main
+
+sys.exit(main())
