@@ -9,10 +9,10 @@ Modules: :mod:`~pyg_mstgcn.export.metadata` (what a file says about its input an
 ``onnxruntime`` come with the ``[export]`` extra.
 """
 from pyg_mstgcn.export.exporting import (DEFAULT_OPSET, FORMATS, TOLERANCE, ExportError,
-                                         export_onnx, export_program)
+                                         export_onnx, export_program, onnx_bytes)
 from pyg_mstgcn.export.metadata import DeployInfo, deploy_info
 from pyg_mstgcn.export.runtime import OnnxModel, ProgramModel, load_deployed, onnx_session
 
-__all__ = ['export_onnx', 'export_program', 'DeployInfo', 'deploy_info', 'OnnxModel',
+__all__ = ['export_onnx', 'export_program', 'onnx_bytes', 'DeployInfo', 'deploy_info', 'OnnxModel',
            'ProgramModel', 'load_deployed', 'onnx_session', 'ExportError', 'FORMATS',
            'DEFAULT_OPSET', 'TOLERANCE']

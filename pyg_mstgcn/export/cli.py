@@ -10,7 +10,7 @@ from typing import List, Optional
 
 from pyg_mstgcn.errors import ArgumentParser, InputError, report
 from pyg_mstgcn.export.exporting import (DEFAULT_OPSET, FORMATS, TOLERANCE, ExportError,
-                                         export_onnx, export_program)
+                                         export_onnx, export_program, require_onnx)
 from pyg_mstgcn.export.metadata import INPUT_AXES, deploy_info
 
 EPILOG = f"""\
@@ -70,7 +70,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         from pyg_mstgcn.train.checkpoint import load_model
         fmt = _format(args)
         if fmt == 'onnx':
-            _require_onnx(args.no_check)
+            require_onnx(check=not args.no_check)
         if args.opset < 17 or args.opset > 23:
             raise InputError(f'--opset must be between 17 and 23 (got {args.opset})')
         for name in ('batch', 'frames'):
@@ -106,17 +106,6 @@ def main(argv: Optional[List[str]] = None) -> int:
           f'{info.num_person}], N and T dynamic; {checked}')
     print(f'run it: python -m pyg_mstgcn.predict --weights {args.out} INPUT')
     return 0
-
-
-def _require_onnx(unchecked: bool) -> None:
-    """ONNX export needs onnx and onnxscript, and its check ONNX Runtime: one line naming the
-    extra when they are missing."""
-    import importlib.util
-    needed = ['onnx', 'onnxscript'] + ([] if unchecked else ['onnxruntime'])
-    missing = [name for name in needed if importlib.util.find_spec(name) is None]
-    if missing:
-        raise InputError(f"ONNX export needs {', '.join(missing)}: pip install "
-                         f"'pyg_mstgcn[export]'")
 
 
 if __name__ == '__main__':

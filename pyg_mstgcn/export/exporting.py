@@ -107,15 +107,22 @@ def _quiet():
             logger.setLevel(level)
 
 
-def export_onnx(model: MSTGCN, path: PathLike, info: DeployInfo, batch: int = 1,
-                frames: int = 64, opset: int = DEFAULT_OPSET, check: bool = True
-                ) -> Optional[float]:
-    """Writes the inference model of :obj:`model` to :obj:`path` as ONNX: input
-    ``x [N, C, T, V, M]`` float32 with dynamic ``N`` and ``T``, output ``logits [N,
-    num_classes]``, :obj:`info` as metadata. With :obj:`check`, the file passes
-    :func:`onnx.checker.check_model` and ONNX Runtime's logits equal the eager model's (on
-    the example and on other batch sizes and frame counts) before it replaces :obj:`path`.
-    Returns the largest relative difference found (:obj:`None` unchecked)."""
+def require_onnx(check: bool = True) -> None:
+    """ONNX export needs onnx and onnxscript, and its check ONNX Runtime: one line naming the
+    extra when they are missing."""
+    import importlib.util
+    needed = ['onnx', 'onnxscript'] + (['onnxruntime'] if check else [])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise InputError(f"ONNX export needs {', '.join(missing)}: pip install "
+                         f"'pyg_mstgcn[export]'")
+
+
+def onnx_bytes(model: MSTGCN, info: DeployInfo, batch: int = 1, frames: int = 64,
+               opset: int = DEFAULT_OPSET, check: bool = True) -> Tuple[bytes, Optional[float]]:
+    """The ONNX file of :func:`export_onnx`, as bytes, and the largest relative difference
+    its check found (:obj:`None` unchecked)."""
+    require_onnx(check)
     import onnx
     fused = optimize_for_inference(model)
     x = _traced_input(model, batch, frames)
@@ -138,6 +145,19 @@ def export_onnx(model: MSTGCN, path: PathLike, info: DeployInfo, batch: int = 1,
         difference = _check_against(
             lambda t: session.run(None, {INPUT_NAME: t.numpy()})[0], model, batch, frames,
             'the ONNX model')
+    return content, difference
+
+
+def export_onnx(model: MSTGCN, path: PathLike, info: DeployInfo, batch: int = 1,
+                frames: int = 64, opset: int = DEFAULT_OPSET, check: bool = True
+                ) -> Optional[float]:
+    """Writes the inference model of :obj:`model` to :obj:`path` as ONNX: input
+    ``x [N, C, T, V, M]`` float32 with dynamic ``N`` and ``T``, output ``logits [N,
+    num_classes]``, :obj:`info` as metadata. With :obj:`check`, the file passes
+    :func:`onnx.checker.check_model` and ONNX Runtime's logits equal the eager model's (on
+    the example and on other batch sizes and frame counts) before it replaces :obj:`path`.
+    Returns the largest relative difference found (:obj:`None` unchecked)."""
+    content, difference = onnx_bytes(model, info, batch, frames, opset, check)
     with atomic_write(path) as f:
         f.write(content)
     return difference

@@ -14,13 +14,13 @@ from tqdm import tqdm
 from pyg_mstgcn.errors import ArgumentParser, InputError, report
 from pyg_mstgcn.io import file_kind, write_text_atomic
 from pyg_mstgcn.predict.inputs import FORMATS, layout_of_keypoints
-from pyg_mstgcn.predict.recognizer import Recognizer
+from pyg_mstgcn.predict.recognizer import RUNTIMES, Recognizer
 from pyg_mstgcn.predict.sequences import check_window
 
 #: The windows of --stdin when --window / --stride are not given.
 STDIN_WINDOW, STDIN_STRIDE = 64, 16
-#: Suffixes of checkpoint files, which --weights takes before the inputs.
-CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.ckpt', '.tar')
+#: Suffixes of checkpoints and exported files, which --weights takes before the inputs.
+CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.ckpt', '.tar', '.onnx', '.pt2')
 
 EPILOG = """\
 inputs (--format, detected when left out):
@@ -41,6 +41,7 @@ output (--out FILE.json): a list of records, one per sequence (per window with -
 
 examples:
   python -m pyg_mstgcn.predict --weights runs/ntu60_xsub_joint/best.pt S001C001P001R001A011.skeleton
+  python -m pyg_mstgcn.predict --weights mstgcn.onnx S001C001P001R001A011.skeleton
   python -m pyg_mstgcn.predict --weights joint.pt bone.pt --fuse-weights 1 1 clips/ --out p.json
   python -m pyg_mstgcn.predict --weights kinetics.pt poses.json --frame-size 1920 1080 \\
       --window 64 --stride 16
@@ -57,8 +58,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('inputs', nargs='*', metavar='INPUT',
                    help='files or folders to recognise (see inputs below)')
     p.add_argument('--weights', nargs='+', required=True, metavar='CKPT',
-                   help='checkpoints (best.pt, last.pt, or converted); several are fused. The '
+                   help='checkpoints (best.pt, last.pt, or converted) or exported files '
+                        '(.onnx, .pt2 of python -m pyg_mstgcn.export); several are fused. The '
                         'inputs may follow them directly')
+    p.add_argument('--runtime', choices=RUNTIMES, default=None,
+                   help='torch (PyTorch) or onnx (ONNX Runtime; a checkpoint is exported in '
+                        'memory first); default: .onnx files onnx, the others torch')
     p.add_argument('--fuse-weights', nargs='+', default=None, metavar='W',
                    help='one weight per checkpoint (default: all 1), as the ensemble fuses; '
                         'the inputs may follow them directly')
@@ -198,8 +203,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         split_inputs(args)
         _check(args)
+        if args.runtime == 'onnx' and any(Path(w).suffix.lower() != '.onnx'
+                                          for w in args.weights):
+            print('exporting the checkpoints to ONNX in memory (about 20 s each; export them '
+                  'once with python -m pyg_mstgcn.export)', file=sys.stderr, flush=True)
         recognizer = Recognizer.from_checkpoint(args.weights, args.device, args.fuse_weights,
-                                                args.labels, args.batch_size)
+                                                args.labels, args.batch_size, args.runtime)
         if args.stdin:
             for record in _stdin_predictions(recognizer, args):
                 print(json.dumps(record), flush=True)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch
 
-from pyg_mstgcn.data import SkeletonDataset
+from pyg_mstgcn.data import SkeletonDataset, to_dense
 from pyg_mstgcn.data.classes import class_names as read_names
 from pyg_mstgcn.data.skeleton import check_sequence_shape
 from pyg_mstgcn.data.transforms import Normalize
@@ -82,10 +82,20 @@ class _Sequences(SkeletonDataset):
         return np.array(x, dtype=np.float32), num_frames, 0, str(index)
 
 
+#: ``runtime`` -> what runs the network: the model in PyTorch (a checkpoint, or a
+#: torch.export program), or ONNX Runtime (an exported ONNX file, or a checkpoint exported in
+#: memory).
+RUNTIMES = ('torch', 'onnx')
+#: Suffixes of exported files, and the runtime each needs.
+EXPORTED_SUFFIXES = {'.onnx': 'onnx', '.pt2': 'torch'}
+
+
 @dataclass
 class _Member:
-    """One checkpoint of the recogniser, with what its training applied to its input."""
-    model: MSTGCN
+    """One checkpoint of the recogniser, with what its training applied to its input: its
+    model takes a dense batch ``[N, C, T, V, M]`` (an :class:`MSTGCN`, or an exported network
+    of :mod:`pyg_mstgcn.export`)."""
+    model: Any
     weight: float
     stream: str
     transforms: Any
@@ -120,22 +130,29 @@ class Recognizer:
                         device: Optional[Union[str, torch.device]] = None,
                         fuse_weights: Optional[Sequence[float]] = None,
                         class_names: Optional[Union[PathLike, Sequence[str]]] = None,
-                        batch_size: int = 16) -> 'Recognizer':
+                        batch_size: int = 16, runtime: Optional[str] = None) -> 'Recognizer':
         """A recogniser of one checkpoint or several (fused).
 
         Args:
-            path (str or list of str): Our checkpoints (``best.pt``, ``last.pt``) or
-                converted ones.
+            path (str or list of str): Our checkpoints (``best.pt``, ``last.pt``), converted
+                ones, or files of ``python -m pyg_mstgcn.export`` (``.onnx``, ``.pt2``), whose
+                metadata give the preprocessing and class names as the checkpoint did.
             device (str or torch.device, optional): ``'cpu'``, ``'cuda'``...; CUDA when
                 available by default.
             fuse_weights (list of float, optional): One weight per checkpoint (default: 1).
             class_names (str or list of str, optional): Names overriding the checkpoints':
                 a file (one per line), a shipped list (``'ntu60'``...) or the names.
             batch_size (int, optional): Sequences per forward pass. (default: :obj:`16`)
+            runtime (str, optional): ``'torch'`` or ``'onnx'`` (ONNX Runtime; a checkpoint
+                is exported in memory first, see :mod:`pyg_mstgcn.export`); by default that
+                of each file (``.onnx`` files ONNX Runtime, the others PyTorch).
         """
         paths = [path] if isinstance(path, (str, Path)) else list(path)
         if not paths:
             raise InputError('no checkpoint given')
+        if runtime is not None and runtime not in RUNTIMES:
+            raise InputError(f"unknown runtime '{runtime}'; valid runtimes: "
+                             f"{', '.join(RUNTIMES)}")
         weights = [1.0] * len(paths) if fuse_weights is None else [float(w) for w in
                                                                     fuse_weights]
         if len(weights) != len(paths):
@@ -147,7 +164,7 @@ class Recognizer:
             raise InputError(f"device '{device}' but CUDA is not available; use 'cpu'")
         members, names = [], None
         for p, w in zip(paths, weights):
-            member, member_names = _load_member(Path(p), w)
+            member, member_names = _load_member(Path(p), w, runtime)
             member.model.to(device).eval()
             members.append(member)
             names = names or member_names
@@ -222,8 +239,9 @@ class Recognizer:
                               member.stream_first)
             rng = np.random.default_rng(0)
             batch = Batch.from_data_list([data.get(i, rng) for i in range(len(data))])
+            x = to_dense(batch, get_layout(self.layout).num_joints)
             with torch.inference_mode():
-                out = member.model(batch.to(self.device)).float().cpu().numpy()
+                out = member.model(x.to(self.device)).float().cpu().numpy()
             total = member.weight * out if total is None else total + member.weight * out
         return total
 
@@ -325,16 +343,46 @@ def _stack_persons(frames: List[np.ndarray], persons: int) -> np.ndarray:
     return out
 
 
-def _load_member(path: Path, weight: float) -> Tuple[_Member, Optional[List[str]]]:
-    model, checkpoint = load_model(path)
-    data = (checkpoint.config or {}).get('data', {})
-    probe = _Sequences([], model.layout, data.get('stream', 'joint'),
-                       data.get('val_transforms') or [], data.get('stream_first', True))
+def _load_member(path: Path, weight: float, runtime: Optional[str]
+                 ) -> Tuple[_Member, Optional[List[str]]]:
+    """The member of a checkpoint or an exported file, run by :obj:`runtime`, and the class
+    names it holds."""
+    needs = EXPORTED_SUFFIXES.get(path.suffix.lower())
+    if needs is not None:   # an exported network: the metadata say what training applied
+        if runtime is not None and runtime != needs:
+            raise InputError(f'{path} is an exported {path.suffix} file, which runs with '
+                             f'--runtime {needs} (or without --runtime)')
+        from pyg_mstgcn.export import load_deployed
+        model = load_deployed(path)
+        info = model.info
+        stream, transforms, stream_first = info.stream, info.transforms, info.stream_first
+        names = info.class_names
+    else:
+        model, checkpoint = load_model(path)
+        data = (checkpoint.config or {}).get('data', {})
+        stream, transforms = data.get('stream', 'joint'), data.get('val_transforms') or []
+        stream_first, names = data.get('stream_first', True), checkpoint.class_names
+        if runtime == 'onnx':
+            model = _in_onnx_runtime(model, path, stream, transforms, stream_first, names)
+    probe = _Sequences([], model.layout, stream, transforms, stream_first)
     if any(isinstance(t, Normalize) and not t.fitted for t in probe.transforms):
         raise WeightsError(f'{path}: its evaluation transforms normalise with statistics of '
                            f'the training data, which the checkpoint does not hold')
     member = _Member(model, weight, probe.stream, probe.transforms, probe.stream_first)
-    return member, checkpoint.class_names
+    return member, names
+
+
+def _in_onnx_runtime(model: MSTGCN, path: Path, stream: str, transforms: List[Any],
+                     stream_first: bool, names: Optional[List[str]]) -> Any:
+    """:obj:`model` exported to ONNX in memory (checked as the export command checks it) and
+    run by ONNX Runtime."""
+    from pyg_mstgcn.export import DeployInfo, OnnxModel, deploy_info, onnx_bytes
+    info: DeployInfo = deploy_info(model, 64, {'data': {'stream': stream,
+                                                        'val_transforms': transforms,
+                                                        'stream_first': stream_first}},
+                                   names, str(path))
+    content, _ = onnx_bytes(model, info)
+    return OnnxModel(content)
 
 
 def _check_compatible(paths: Sequence[PathLike], models: Sequence[MSTGCN]) -> None:
