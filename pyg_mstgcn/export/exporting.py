@@ -56,6 +56,20 @@ def check_inputs(batch: int, frames: int) -> Tuple[Tuple[int, int], ...]:
     return ((batch + 1, frames + 7), (1, max(1, frames // 2 + 1)))
 
 
+def program_min_frames(model: MSTGCN) -> int:
+    """The fewest frames a torch.export program of :obj:`model` takes: after every temporal
+    stride at least 2 frames must remain (a length of 1 would be traced as a constant)."""
+    strides = [row[3] for row in model.block_rows]
+    frames = 2
+    while True:
+        length = frames
+        for stride in strides:
+            length = -(-length // stride)
+        if length >= 2:
+            return frames
+        frames += 1
+
+
 def _dynamic_shapes() -> Tuple[Dict[int, object], ...]:
     # N and T vary (as far as the network allows: AUTO records the ranges instead of failing);
     # C, V and M are the network's
@@ -80,7 +94,12 @@ def _check_against(run, model: MSTGCN, batch: int, frames: int, what: str) -> fl
     worst = 0.0
     for seed, (n, t) in enumerate(((batch, frames), ) + check_inputs(batch, frames)):
         x = example_input(model, n, t, seed=seed + 1)
-        difference = relative_difference(np.asarray(run(x)), _eager_logits(model, x))
+        try:
+            actual = np.asarray(run(x))
+        except Exception as e:  # an exporter's guards or a runtime's own errors
+            raise ExportError(f'{what} cannot run an input [{n}, ..., {t}, ...] '
+                              f'({type(e).__name__}: {str(e).strip()[:200]})') from None
+        difference = relative_difference(actual, _eager_logits(model, x))
         if not difference <= TOLERANCE:
             raise ExportError(f'{what}: logits differ from the eager model by {difference:.2e} '
                               f'(relative) on an input [{n}, ..., {t}, ...]; allowed '
@@ -168,7 +187,12 @@ def export_program(model: MSTGCN, path: PathLike, info: DeployInfo, batch: int =
     """Writes the inference model of :obj:`model` to :obj:`path` as a
     :func:`torch.export.export` program (``torch.export.load(path).module()`` runs it), with
     dynamic ``N`` and ``T`` and :obj:`info` as the extra file ``pyg_mstgcn.json``; checked
-    as :func:`export_onnx` checks. Returns the largest relative difference found."""
+    as :func:`export_onnx` checks; :attr:`info.min_frames <DeployInfo.min_frames>` is set.
+    Returns the largest relative difference found."""
+    info.min_frames = program_min_frames(model)
+    if frames < info.min_frames:
+        raise InputError(f'--frames must be at least {info.min_frames} for a torch.export '
+                         f'program of this network (got {frames})')
     fused = optimize_for_inference(model)
     x = _traced_input(model, batch, frames)
     with _quiet():

@@ -32,8 +32,11 @@ class DeployInfo:
         num_person (int): :math:`M`.
         in_channels (int): :math:`C`.
         num_classes (int): Classes of the logits.
-        frames (int): The frames of the example the network was exported with; any
-            :math:`T \\ge 1` is taken.
+        frames (int): The frames of the example the network was exported with; other
+            counts are taken too, from :attr:`min_frames` on.
+        min_frames (int): The fewest frames the file takes: 1 for ONNX; for a torch.export
+            program, enough that no temporal stride leaves a single frame (its traced shapes
+            take a length of 1 as a constant).
         stream (str): The input stream the network was trained on (``joint``, ``bone``...),
             computed from joint coordinates before the network.
         stream_first (bool): Whether the stream is computed before the transforms.
@@ -51,6 +54,7 @@ class DeployInfo:
     in_channels: int
     num_classes: int
     frames: int
+    min_frames: int = 1
     stream: str = 'joint'
     stream_first: bool = True
     transforms: List[Any] = field(default_factory=list)

@@ -78,11 +78,11 @@ class _Deployed:
         info = self.info
         expected = (info.in_channels, info.num_joints, info.num_person)
         if x.ndim != 5 or (x.shape[1], x.shape[3], x.shape[4]) != expected or \
-                min(x.shape) < 1:
+                x.shape[0] < 1 or x.shape[2] < info.min_frames:
             raise InputError(f'{self.where} takes [{INPUT_AXES}] = [N, {info.in_channels}, T, '
                              f'{info.num_joints}, {info.num_person}] ({info.layout}, '
-                             f'{info.num_person} persons), N and T at least 1 (got '
-                             f'{list(x.shape)})')
+                             f'{info.num_person} persons), N at least 1, T at least '
+                             f'{info.min_frames} (got {list(x.shape)})')
         return np.ascontiguousarray(x, dtype=np.float32)
 
 
