@@ -10,7 +10,8 @@ from typing import List, Optional
 
 from pyg_mstgcn.errors import ArgumentParser, InputError, report
 from pyg_mstgcn.export.exporting import (DEFAULT_OPSET, FORMATS, TOLERANCE, ExportError,
-                                         export_onnx, export_program, require_onnx)
+                                         export_onnx, export_program, program_min_frames,
+                                         require_onnx)
 from pyg_mstgcn.export.metadata import INPUT_AXES, deploy_info
 
 EPILOG = f"""\
@@ -82,6 +83,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if names is not None and len(names) != model.num_classes:
             raise InputError(f'{len(names)} class names for {model.num_classes} classes')
         info = deploy_info(model, args.frames, weights.config, names, str(args.weights))
+        if fmt == 'torch-export' and args.frames < program_min_frames(model):
+            raise InputError(f'--frames must be at least {program_min_frames(model)} for a '
+                             f'torch.export program of this network (got {args.frames})')
         start = time.perf_counter()
         print(f'exporting {args.weights} ({model.layout.name}, {model.num_classes} classes, '
               f'stream {info.stream}) as {fmt}...', file=sys.stderr, flush=True)
