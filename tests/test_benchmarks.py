@@ -79,22 +79,66 @@ def test_model_quick(tmp_path):
 
 
 def test_inference_quick(tmp_path):
-    """The inference quick run times our two backends against the original network in both
-    settings, and the cost of building the PyG batch in the latency one."""
-    _run('inference', '--quick', '--results-dir', str(tmp_path))
+    """The inference quick run times every runtime but the compiled one against the original
+    network in both settings, with the network's GFLOPs, the machine's two peaks, the cost of
+    building the PyG batch in the latency one, and the verdict on each setting's target."""
+    out = _run('inference', '--quick', '--results-dir', str(tmp_path))
     rows = _rows(tmp_path / 'inference_cpu.csv')
-    models = ['dense/full', 'sparse/skeleton', 'original']
+    models = ['original', 'eager/dense', 'sparse/skeleton', 'fused']
+    if importlib.util.find_spec('onnxruntime') is not None:
+        models.append('onnxruntime')
+    else:
+        assert 'note: onnxruntime skipped: needs ' in out
     assert [(r['setting'], r['model']) for r in rows] == (
         [('latency', m) for m in models + ['batch construction']]
         + [('throughput', m) for m in models])
+    peaks = ('peak_matmul_gflop_per_s', 'peak_conv_gflop_per_s', 'peak_gflop_per_s')
     for row in rows:
         assert float(row['ms_per_call']) > 0 and float(row['clips_per_s']) > 0
+        assert float(row['ms_per_clip']) * int(row['batch']) == pytest.approx(
+            float(row['ms_per_call']))
         assert row['quick'] == 'True' and row['torch'] == torch.__version__
+        assert row['torch_threads'] == '2' and all(float(row[p]) > 0 for p in peaks)
+        assert float(row['peak_gflop_per_s']) == max(float(row[p]) for p in peaks[:2])
         if row['model'] == 'batch construction':
-            assert row['speedup_vs_original'] == ''
+            assert row['speedup_vs_original'] == row['gflops_per_clip'] == ''
         else:
-            assert float(row['speedup_vs_original']) > 0
+            assert float(row['speedup_vs_original']) > 0 and float(row['gflops_per_clip']) > 0
+            assert float(row['gflop_per_s']) == pytest.approx(
+                float(row['gflops_per_clip']) * float(row['clips_per_s']))
+            assert float(row['percent_of_peak']) == pytest.approx(
+                100 * float(row['gflop_per_s']) / float(row['peak_gflop_per_s']))
     assert all(float(r['speedup_vs_original']) == 1.0 for r in rows if r['model'] == 'original')
+    assert len({r['gflops_per_clip'] for r in rows if r['setting'] == 'latency'}) == 2  # and ''
+    for setting in ('latency (batch 1 x 16 frames)', 'throughput (batch 2 x 16 frames)'):
+        line = next(x for x in out.splitlines() if x.startswith(setting + ': fastest '))
+        assert 'target met' in line or 'target missed' in line
+    assert 'peak fp32: matmul 2048x2048 ' in out
+
+
+def test_inference_unknown_runtime():
+    """An unknown --runtimes name is one line on stderr naming the choices, exit status 2."""
+    result = subprocess.run([sys.executable, '-m', 'benchmarks.inference', '--quick',
+                             '--runtimes', 'fused', 'tensorrt'], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == ''
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "invalid choice: 'tensorrt'" in lines[0]
+
+
+def test_compiled_runtime_gives_eager_logits():
+    """The compiled runtime (inductor, weights frozen) gives the eager model's logits, and
+    leaves inductor's freezing off for whatever compiles after it."""
+    from pyg_mstgcn.benchmarks.inference import compiled
+    from pyg_mstgcn.models import MSTGCN, optimize_for_inference
+    torch.manual_seed(0)
+    model = MSTGCN(5, blocks=[[3, 8, False, 1], [8, 8, True, 2]], kernel_size=3, s_scale=2,
+                   t_scale=2).eval()
+    x = torch.randn(2, 3, 8, 25, 2)
+    call = compiled(optimize_for_inference(model))(x)
+    assert not torch._inductor.config.freezing
+    with torch.inference_mode():
+        torch.testing.assert_close(call(), model(x), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize('module, name', [('data_loading', 'data_loading'),

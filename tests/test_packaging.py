@@ -1,5 +1,6 @@
 """The package as a user installs it: a wheel built from the checkout, installed
 (non-editable) into a fresh environment and run from an empty folder, far from the checkout."""
+import json
 import os
 import shutil
 import subprocess
@@ -83,7 +84,7 @@ def test_the_wheel_adds_only_pyg_mstgcn(wheel):
     entry_points = next(n for n in names if n.endswith('entry_points.txt'))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     for script in ('mstgcn-train', 'mstgcn-preprocess', 'mstgcn-ensemble', 'mstgcn-convert',
-                   'mstgcn-predict'):
+                   'mstgcn-predict', 'mstgcn-export'):
         assert script in text
 
 
@@ -116,7 +117,8 @@ def test_installed_package_runs_from_an_empty_folder(env, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / 'benchmark_results' / 'model_cpu.csv').exists()
 
-    for script in ('mstgcn-preprocess', 'mstgcn-ensemble', 'mstgcn-convert', 'mstgcn-predict'):
+    for script in ('mstgcn-preprocess', 'mstgcn-ensemble', 'mstgcn-convert', 'mstgcn-predict',
+                   'mstgcn-export'):
         proc = run(env, tmp_path, script, '--help')
         assert proc.returncode == 0 and 'usage:' in proc.stdout, script
     # the trained run predicts with its class names, shipped with the synthetic data
@@ -125,6 +127,17 @@ def test_installed_package_runs_from_an_empty_folder(env, tmp_path):
                str(next((tmp_path / 'runs').glob('synthetic-*/best.pt'))), str(arrays),
                '--out', 'p.json')
     assert proc.returncode == 0 and 'wave_right' in proc.stdout, proc.stderr[-2000:]
+    # exported to ONNX, it predicts the same with the class names of its metadata
+    proc = run(env, tmp_path, 'mstgcn-export', '--weights',
+               str(next((tmp_path / 'runs').glob('synthetic-*/best.pt'))), '--out', 'm.onnx')
+    assert proc.returncode == 0 and (tmp_path / 'm.onnx').exists(), proc.stderr[-2000:]
+    proc = run(env, tmp_path, 'mstgcn-predict', '--weights', 'm.onnx', str(arrays), '--out',
+               'p_onnx.json')
+    assert proc.returncode == 0 and 'wave_right' in proc.stdout, proc.stderr[-2000:]
+    torch_records, onnx_records = (json.loads((tmp_path / name).read_text())
+                                   for name in ('p.json', 'p_onnx.json'))
+    assert [r['top'][0]['name'] for r in torch_records] == \
+        [r['top'][0]['name'] for r in onnx_records]
     assert installed_files(env) == before   # nothing written into site-packages
 
 

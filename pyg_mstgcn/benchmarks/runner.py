@@ -41,15 +41,19 @@ def timed(fn: Callable[[], object], device: torch.device) -> float:
 
 
 def median_times(fns: Dict[str, Callable[[], object]], device: torch.device, warmup: int = 2,
-                 repeats: int = 5) -> Dict[str, float]:
+                 repeats: int = 5, pause_s: float = 0.0) -> Dict[str, float]:
     """Median wall time of each function, after :obj:`warmup` untimed calls. The functions
-    take turns in every round, so that a load from elsewhere falls on all of them alike."""
+    take turns in every round, so that a load from elsewhere falls on all of them alike;
+    :obj:`pause_s` seconds pass before each timed call, so that thread pools that spin
+    after their work (OpenMP's, ONNX Runtime's) have gone idle before the next one is
+    timed."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     times: Dict[str, List[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            time.sleep(pause_s)
             times[name].append(timed(fn, device))
     return {name: statistics.median(values) for name, values in times.items()}
 
