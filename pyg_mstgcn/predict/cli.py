@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence
@@ -227,10 +228,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         return report(e)
     except KeyboardInterrupt:
         return report('interrupted', 130)
-    print(format_table(records, min(args.top_k, 3)))
-    if args.out:
+    if args.out:   # before the table, which a closed pipe (| head) may cut short
         write_text_atomic(Path(args.out), json.dumps(records, indent=1) + '\n')
-        print(f'{len(records)} predictions written to {args.out}')
+    try:
+        print(format_table(records, min(args.top_k, 3)))
+        if args.out:
+            print(f'{len(records)} predictions written to {args.out}')
+    except BrokenPipeError:   # the reader of the table has gone: nothing is lost
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
