@@ -1,0 +1,5 @@
+import sys
+
+from pyg_mstgcn.visualize.cli import main
+
+sys.exit(main())
