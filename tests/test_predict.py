@@ -237,6 +237,10 @@ def test_cli_json_schema_and_class_names(ckpts, tmp_path):
         assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1 + 1e-6
         assert record['top'][0]['name'] == f"action {record['top'][0]['label']}"
     assert 'S001C001P001R001A011' in proc.stdout and 'top classes' in proc.stdout
+    # the last line: the command that draws the first input with its predictions
+    assert proc.stdout.splitlines()[-1] == (
+        f"see one: python -m pyg_mstgcn.visualize skeleton {shared_path('data', 'ntu')} "
+        f"--weights {ckpts['ntu']} --window 64 --stride 32 --out clip.gif")
     labels = tmp_path / 'labels.txt'
     labels.write_text(''.join(f'name {i}\n' for i in range(10)))
     proc = run('--weights', ckpts['ntu'], shared_path('data', 'ntu'), '--labels', labels,

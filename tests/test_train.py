@@ -134,7 +134,12 @@ def test_test_phase_outputs(trained, data_dir, tmp_path):
     pred = np.array([scores[n].argmax() for n in names])
     assert metrics['top1'] == pytest.approx((pred == np.array(labels)).mean())
     assert len(metrics['per_class_accuracy']) == 8
-    assert (run / 'confusion.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    for figure in ('confusion.png', 'per_class_accuracy.png'):
+        assert (run / figure).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert metrics['class_names'][:2] == ['wave_right', 'wave_left']
+    # the last lines name the figures' commands
+    assert f'visualize evaluation {run} ' in proc.stdout
+    assert f'visualize adjacency --weights {weights} ' in proc.stdout
     rows = (run / 'confusion.csv').read_text().strip().splitlines()
     assert len(rows) == 9 and sum(int(v) for r in rows[1:] for v in r.split(',')[1:]) == 32
     assert rows[0].split(',')[1:3] == ['wave_right', 'wave_left']   # the data's class names
@@ -242,11 +247,12 @@ def test_results_and_metrics_are_strict_json(tmp_path):
 
 def test_trained_run_says_what_to_do_next(trained):
     run, proc = trained
-    tail = proc.stdout.strip().splitlines()[-5:]
+    tail = proc.stdout.strip().splitlines()[-6:]
     assert tail[0] == 'next:'
     assert f'--phase test -c {run}/config.yaml --weights {run}/best.pt' in tail[1]
     assert f'tensorboard --logdir {run}' in tail[2]
-    assert f'python -m pyg_mstgcn.predict --weights {run}/best.pt' in tail[3]
+    assert f'python -m pyg_mstgcn.visualize adjacency --weights {run}/best.pt' in tail[3]
+    assert f'python -m pyg_mstgcn.predict --weights {run}/best.pt' in tail[4]
     # the checkpoints record the class names (here the synthetic data's class_names.txt)
     from pyg_mstgcn.data.synthetic import CLASSES
     for name in ('best.pt', 'last.pt'):

@@ -5,7 +5,7 @@ import copy
 import dataclasses
 import math
 from functools import lru_cache
-from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -15,7 +15,8 @@ from torch_geometric.typing import Adj
 
 from pyg_mstgcn.graph import (LAYOUTS, SkeletonLayout, full_edges, get_layout,
                               spatial_partition, support_edges)
-from pyg_mstgcn.nn import BlockOptions, MSTGCNBlock, SpatialGraphConv
+from pyg_mstgcn.nn import (AdjacencyMatrices, BlockOptions, LearnableAdjacency, MSTGCNBlock,
+                           SpatialGraphConv)
 from pyg_mstgcn.checks import BOOL, POSITIVE_INT, check_names, check_value
 
 BlockRow = Tuple[int, int, bool, int]
@@ -44,7 +45,9 @@ class MSTGCN(nn.Module):
     there and given as keyword arguments (``MSTGCN(60, attention='stcja',
     backend='sparse')``); every block but the first takes them all. The network keeps them as
     :attr:`options`. :meth:`config` returns every argument of the network, so that
-    ``MSTGCN(**model.config())`` builds the same architecture.
+    ``MSTGCN(**model.config())`` builds the same architecture. :meth:`adjacency_matrices`
+    lists the adjacency of every spatial graph convolution, per block and scale: the fixed
+    partition :math:`\mathbf{A}`, the learned offset :math:`\mathbf{B}` and their sum.
 
     Args:
         num_classes (int): Number of action classes.
@@ -136,6 +139,36 @@ class MSTGCN(nn.Module):
                 module.adjacency.reset_parameters()
         self.fc.reset_parameters()
         nn.init.normal_(self.fc.weight, 0.0, math.sqrt(2.0 / self.num_classes))
+
+    @torch.no_grad()
+    def adjacency_matrices(self) -> List[AdjacencyMatrices]:
+        r"""The adjacency of every spatial graph convolution, in order: block by block, and
+        within a block scale by scale (the branches of MS-GC or of the multi-scale
+        bottleneck; a single-scale layer has scale 0 only). Each record holds the partition
+        :math:`\mathbf{A}`, the learned offset :math:`\mathbf{B}` and the effective
+        :math:`\mathbf{A} + \mathbf{B}` as detached CPU tensors ``[K, V, V]``
+        (:class:`~pyg_mstgcn.nn.AdjacencyMatrices`). A fused model (:meth:`fuse`) keeps only
+        :math:`\mathbf{A} + \mathbf{B}`; its :math:`\mathbf{A}` is then the layout's
+        partition, which every convolution was built with, and :math:`\mathbf{B}` the
+        difference."""
+        partition = spatial_partition(self.layout)
+        records = []
+        for i, block in enumerate(self.blocks):
+            convs = [(name, module) for name, module in block.named_modules()
+                     if isinstance(module, SpatialGraphConv)]
+            for j, (name, conv) in enumerate(convs):
+                adjacency = conv.adjacency
+                # copies: the records must not alias the parameters
+                effective = adjacency().detach().cpu().clone()
+                if isinstance(adjacency, LearnableAdjacency):
+                    fixed = adjacency.A.detach().cpu().clone()
+                    learned = adjacency.offset().detach().cpu().clone()
+                else:
+                    fixed = partition.to(effective.dtype)
+                    learned = effective - fixed
+                records.append(AdjacencyMatrices(i, j, f'blocks.{i}.{name}', fixed, learned,
+                                                 effective))
+        return records
 
     @torch.no_grad()
     def fuse(self) -> 'MSTGCN':

@@ -12,7 +12,8 @@ layout's bones both ways (``adjacency='skeleton'``) or every joint pair (``adjac
 see :class:`SpatialGraphConv`.
 """
 from pyg_mstgcn.nn.activations import ACTIVATIONS, HardSwish, Swish, activation
-from pyg_mstgcn.nn.adjacency import ADJACENCY_MODES, FrozenAdjacency, LearnableAdjacency
+from pyg_mstgcn.nn.adjacency import (ADJACENCY_MODES, AdjacencyMatrices, FrozenAdjacency,
+                                     LearnableAdjacency)
 from pyg_mstgcn.nn.attention import (ATTENTIONS, AttentionLayer, ChannelAttention,
                                      FrameAttention, JointAttention, PartAttention,
                                      STJointAttention, make_attention)
@@ -29,7 +30,8 @@ from pyg_mstgcn.nn.temporal_layers import (BottleneckTemporalLayer, PlainTempora
                                            SeparableTemporalLayer)
 
 __all__ = [
-    'SpatialGraphConv', 'LearnableAdjacency', 'FrozenAdjacency', 'subset_spmm',
+    'SpatialGraphConv', 'LearnableAdjacency', 'FrozenAdjacency', 'AdjacencyMatrices',
+    'subset_spmm',
     'GraphConvBN', 'PlainGraphLayer', 'MultiScaleGraphLayer', 'BottleneckGraphLayer',
     'SeparableGraphLayer',
     'PlainTemporalLayer', 'MultiScaleTemporalLayer', 'BottleneckTemporalLayer',

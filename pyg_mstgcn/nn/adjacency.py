@@ -1,5 +1,8 @@
-"""Learnable adjacency: a fixed partition plus a learnable offset per subset."""
+"""Learnable adjacency: a fixed partition plus a learnable offset per subset; and the record
+of a convolution's matrices that a network lists (:class:`AdjacencyMatrices`)."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -54,6 +57,14 @@ class LearnableAdjacency(nn.Module):
         with torch.no_grad():
             self.B.copy_(self.A if self.mode == 'full' else self.A[:, self.support])
 
+    def offset(self) -> Tensor:
+        r"""Returns the learned offset :math:`\mathbf{B}` as ``[K, V, V]``, zero off its
+        support in mode ``'skeleton'``."""
+        if self.mode == 'full':
+            return self.B
+        return torch.zeros_like(self.A).view(-1).index_add(
+            0, self.positions, self.B.view(-1)).view_as(self.A)
+
     def forward(self) -> Tensor:
         """Returns the effective adjacency ``[K, V, V]``."""
         if self.mode == 'full':
@@ -93,3 +104,30 @@ class FrozenAdjacency(nn.Module):
 
     def extra_repr(self) -> str:
         return f'subsets={self.num_subsets}, joints={self.num_joints}, mode={self.mode}'
+
+
+@dataclass(frozen=True)
+class AdjacencyMatrices:
+    r"""The adjacency of one spatial graph convolution of a network, as
+    :meth:`~pyg_mstgcn.models.MSTGCN.adjacency_matrices` lists them: detached CPU tensors of
+    shape ``[K, V, V]``, entry ``[k, v, w]`` weighing the message from joint ``v`` to joint
+    ``w`` in subset ``k``.
+
+    Args:
+        block (int): The block, from 0.
+        scale (int): The scale within the block (the branch of MS-GC), 0 for a single-scale
+            layer.
+        name (str): The path of the :class:`~pyg_mstgcn.nn.SpatialGraphConv` in the network
+            (``'blocks.1.spatial.scales.2.conv'``).
+        fixed (torch.Tensor): The partition :math:`\mathbf{A}` (self-loops, inward, outward).
+        learned (torch.Tensor): The learned offset :math:`\mathbf{B}` (initialised to
+            :math:`\mathbf{A}`).
+        effective (torch.Tensor): :math:`\mathbf{A} + \mathbf{B}`, what the convolution
+            aggregates with.
+    """
+    block: int
+    scale: int
+    name: str
+    fixed: Tensor
+    learned: Tensor
+    effective: Tensor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence
@@ -106,6 +107,18 @@ def format_table(records: Sequence[dict], top_k: int) -> str:
     widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
     return '\n'.join('  '.join(str(v).ljust(w) for v, w in zip(row[:3], widths)) + '  ' +
                      row[3] for row in rows)
+
+
+def visualize_command(args: argparse.Namespace) -> str:
+    """The command that animates the first input with its predictions."""
+    words = ['python -m pyg_mstgcn.visualize skeleton', args.inputs[0], '--weights',
+             args.weights[0]]
+    for option in ('format', 'split', 'labels', 'frame_size', 'window', 'stride'):
+        value = getattr(args, option)
+        if value is not None:
+            values = [f'{v:g}' for v in value] if option == 'frame_size' else [str(value)]
+            words += [f"--{option.replace('_', '-')}"] + values
+    return ' '.join(words[:1] + [shlex.quote(w) for w in words[1:]] + ['--out clip.gif'])
 
 
 def _is_checkpoint(given: str) -> bool:
@@ -234,6 +247,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(format_table(records, min(args.top_k, 3)))
         if args.out:
             print(f'{len(records)} predictions written to {args.out}')
+        print(f'see one: {visualize_command(args)}')
     except BrokenPipeError:   # the reader of the table has gone: nothing is lost
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -230,18 +230,29 @@ class Recognizer:
         if pending:
             yield from self._run(pending, top_k)
 
-    def logits(self, samples: Sequence[Tuple[np.ndarray, int]]) -> np.ndarray:
-        """The fused logits ``[N, num_classes]`` of finished samples ``(x [C, T, V, M], valid
-        frames)``: each checkpoint's stream and transforms, its model, its weight."""
-        total = None
+    def model_inputs(self, samples: Sequence[Tuple[np.ndarray, int]],
+                     stream: Optional[str] = None) -> List[torch.Tensor]:
+        """What each checkpoint's model receives for finished samples ``(x [C, T, V, M],
+        valid frames)``: the dense batch ``[N, C, T', V, M]`` of its stream and evaluation
+        transforms, on :attr:`device`. :obj:`stream` replaces the checkpoints' streams
+        (``'joint'``: the coordinates the transforms leave, frame by frame as the model
+        receives its stream)."""
+        inputs = []
         for member in self.members:
-            data = _Sequences(list(samples), self.layout, member.stream, member.transforms,
-                              member.stream_first)
+            data = _Sequences(list(samples), self.layout, stream or member.stream,
+                              member.transforms, member.stream_first)
             rng = np.random.default_rng(0)
             batch = Batch.from_data_list([data.get(i, rng) for i in range(len(data))])
-            x = to_dense(batch, get_layout(self.layout).num_joints)
+            inputs.append(to_dense(batch, get_layout(self.layout).num_joints).to(self.device))
+        return inputs
+
+    def logits(self, samples: Sequence[Tuple[np.ndarray, int]]) -> np.ndarray:
+        """The fused logits ``[N, num_classes]`` of finished samples ``(x [C, T, V, M], valid
+        frames)``: each checkpoint's model on its input (:meth:`model_inputs`), weighted."""
+        total = None
+        for member, x in zip(self.members, self.model_inputs(samples)):
             with torch.inference_mode():
-                out = member.model(x.to(self.device)).float().cpu().numpy()
+                out = member.model(x).float().cpu().numpy()
             total = member.weight * out if total is None else total + member.weight * out
         return total
 

@@ -25,8 +25,8 @@ examples:
 outputs (training): RUN/config.yaml (the resolved configuration), log.txt, TensorBoard
   events, last.pt (every epoch), best.pt, results.json; RUN is output.dir/output.name.
 outputs (--phase test), in a folder of their own, RUN-test-DATE-TIME: metrics.json,
-  per_class.csv, confusion.csv, confusion.png, scores.pkl (sample name -> logits, for
-  python -m pyg_mstgcn.ensemble), labels.pkl.
+  per_class.csv, confusion.csv, confusion.png, per_class_accuracy.png, scores.pkl (sample
+  name -> logits, for python -m pyg_mstgcn.ensemble), labels.pkl.
 exit status: 0 done, 2 bad input (one line on stderr), 3 the loss became NaN or infinite.
 
 distributed: under torchrun, data.batch_size is the global batch (divisible by the number of

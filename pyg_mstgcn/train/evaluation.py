@@ -92,7 +92,8 @@ def write_test_outputs(run_dir: Path, metrics: Mapping[str, Any], logits: np.nda
                        dataset: SkeletonDataset, class_names: Optional[Sequence[str]],
                        weights: str) -> Dict[str, Any]:
     """``scores.pkl``, ``labels.pkl``, ``per_class.csv``, ``confusion.csv``,
-    ``confusion.png`` (with matplotlib) and ``metrics.json``; returns the summary."""
+    ``confusion.png`` and ``per_class_accuracy.png`` (with matplotlib) and ``metrics.json``
+    (with the class names); returns the summary."""
     names = list(dataset.sample_names)
     with atomic_write(run_dir / 'scores.pkl') as f:
         pickle.dump({n: s.astype(np.float32) for n, s in zip(names, logits)}, f, protocol=4)
@@ -104,14 +105,14 @@ def write_test_outputs(run_dir: Path, metrics: Mapping[str, Any], logits: np.nda
         f'{c},{name},{"" if math.isnan(a) else a},{sum(row)}\n' for c, (name, a, row) in
         enumerate(zip(classes, metrics['per_class_accuracy'], metrics['confusion']))))
     try:
-        from pyg_mstgcn.visualize import plot_confusion
-        plot_confusion(np.asarray(metrics['confusion']), run_dir / 'confusion.png',
-                       class_names,
-                       title=f'{Path(weights).parent.name}/{Path(weights).name}')
+        from pyg_mstgcn.visualize import plot_evaluation
+        plot_evaluation(np.asarray(metrics['confusion']), run_dir, class_names,
+                        title=f'{Path(weights).parent.name}/{Path(weights).name}')
     except ImportError as e:
-        log.info(f'note: confusion.png not drawn ({e})')
+        log.info(f'note: confusion.png and per_class_accuracy.png not drawn ({e})')
     summary = {k: metrics[k] for k in ('top1', 'top5', 'mean_class_accuracy', 'loss',
                                        'num_samples', 'per_class_accuracy')}
+    summary['class_names'] = list(class_names) if class_names else None
     summary['weights'] = str(weights)
     write_json(run_dir / 'metrics.json', summary)
     return summary
@@ -151,7 +152,11 @@ def test(config: Dict[str, Any], weights: str) -> Dict[str, Any]:
     log.info(f"top1 {100 * metrics['top1']:.2f}%  top5 {100 * metrics['top5']:.2f}%  "
              f"mean class accuracy {100 * metrics['mean_class_accuracy']:.2f}%")
     log.info(f'outputs: {run_dir}/ (metrics.json, per_class.csv, confusion.csv, '
-             f'confusion.png, scores.pkl, labels.pkl)')
+             f'confusion.png, per_class_accuracy.png, scores.pkl, labels.pkl)')
+    log.info('see also:')
+    log.info(f'  figures      python -m pyg_mstgcn.visualize evaluation {run_dir} --format pdf')
+    log.info(f'  adjacency    python -m pyg_mstgcn.visualize adjacency --weights {weights} '
+             f'--out {run_dir}/adjacency.png')
     summary['run_dir'] = str(run_dir)
     return summary
 

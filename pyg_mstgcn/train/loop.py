@@ -190,6 +190,8 @@ def _next_steps(run_dir: Path) -> List[str]:
         f'  evaluate     python -m pyg_mstgcn.train --phase test -c {run_dir}/config.yaml '
         f'--weights {run_dir}/best.pt',
         f'  curves       tensorboard --logdir {run_dir}',
+        f'  adjacency    python -m pyg_mstgcn.visualize adjacency --weights {run_dir}/best.pt '
+        f'--out {run_dir}/adjacency.png',
         f'  predict      python -m pyg_mstgcn.predict --weights {run_dir}/best.pt INPUT ...',
         f'  train more   python -m pyg_mstgcn.train --resume {run_dir} --set train.epochs=N',
     ]

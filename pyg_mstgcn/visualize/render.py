@@ -3,11 +3,14 @@ coordinates projected to a chosen view, 2-D ones with the image's y axis pointin
 
 Conventions: 3-D joints are the model's input space, where the preprocessing of NTU RGB+D
 (as the original's) has turned the spine parallel to the z axis and the shoulders parallel to
-the x axis, so z is up; :func:`project` views them from azimuth :obj:`azim` (degrees, about
-the vertical axis; 0 looks along +y, the front) and elevation :obj:`elev` (degrees above the
-horizontal). 2-D joints ``(x, y[, score])`` are image coordinates, drawn with y down
+the x axis, so z is up and the first person faces +y (right shoulder towards +x);
+:func:`project` views them from azimuth :obj:`azim` (degrees, about the vertical axis; 0 looks
+along +y, at that person's back, 180 at the front) and elevation :obj:`elev` (degrees above
+the horizontal). 2-D joints ``(x, y[, score])`` are image coordinates, drawn with y down
 (:func:`image_view`). Joints whose coordinates are all zero are missing (an absent person, a
-keypoint the pose estimator did not find) and are not drawn.
+keypoint the pose estimator did not find) and are not drawn, except in 3-D a joint of a
+person who is there (the preprocessing centres the first person's spine-mid joint on the
+origin): :func:`visible`.
 """
 from __future__ import annotations
 
@@ -53,6 +56,15 @@ def to_view(points: np.ndarray, three_d: bool, elev: float = 0.0,
 def present(points: np.ndarray) -> np.ndarray:
     """Which joints ``[..., C]`` are there: not all coordinates zero."""
     return np.abs(points).sum(axis=-1) > 0
+
+
+def visible(points: np.ndarray, three_d: bool) -> np.ndarray:
+    """Which joints ``[..., M, V, C]`` to draw: 2-D ones not all zero (:func:`present`); in
+    3-D, every joint of a person with any joint present."""
+    mask = present(points)
+    if three_d:
+        mask = np.broadcast_to(mask.any(axis=-1, keepdims=True), mask.shape).copy()
+    return mask
 
 
 def draw_skeleton(ax: Any, xy: np.ndarray, layout: Any, color: str,
