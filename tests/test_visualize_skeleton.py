@@ -2,8 +2,9 @@
 files: sizes and frame counts as documented, frames that are drawn and move, the streams'
 arrows, the class-activation map's shape and sum, and bad input in one line.
 
-The checkpoints are small networks with random weights (one with attention, one without): what
-is drawn, and the map's identities, do not depend on training.
+Most checkpoints are small networks with random weights (one with attention, one without):
+what is drawn, and the map's identities, do not depend on training; one network is trained
+(the tiny recipe, two epochs) and goes through the skeleton, importance and adjacency views.
 """
 import subprocess
 import sys
@@ -195,3 +196,44 @@ def test_command_line_refuses_an_unknown_subcommand():
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith('error: ')
     assert "'skeletons'" in lines[0]
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """A small network trained as a user trains one: the tiny recipe, two epochs on its
+    synthetic data (NTU layout)."""
+    folder = tmp_path_factory.mktemp('trained')
+    proc = subprocess.run([sys.executable, '-m', 'pyg_mstgcn.train', '-c', 'tiny', '--set',
+                           f'data.root={folder / "data"}', f'output.dir={folder / "runs"}',
+                           'output.name=tiny', 'train.epochs=2'], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return folder / 'runs' / 'tiny' / 'best.pt'
+
+
+def test_a_trained_model_through_the_subcommands(tmp_path, trained):
+    """The subcommands on a trained checkpoint and a real NTU file: the animation with its
+    predictions, the importance map (its mean plus the bias is the logit), and the learned
+    adjacency, whose exported matrices are the layers' own A and A + B (moved away from A by
+    training)."""
+    draw('skeleton', ntu(), '--weights', trained, '--max-frames', 5, '--out',
+         tmp_path / 'clip.gif')
+    check(tmp_path / 'clip.gif', (336, 192), 5)
+    draw('importance', '--weights', trained, ntu(), '--out', tmp_path / 'imp.png')
+    check(tmp_path / 'imp.png', (320, int(round((1.0 + 3.6 * 2) * DPI))), 1)
+    recognizer = Recognizer.from_checkpoint(trained, 'cpu')
+    model = recognizer.members[0].model
+    x, = recognizer.model_inputs([finish(s) for s in recognizer.sequences(ntu())])
+    cam, labels, logits = class_activation_map(model, x)
+    assert torch.allclose(cam.mean(dim=(1, 2, 3)) + model.fc.bias[labels],
+                          logits[0, labels], atol=1e-4)
+    assert main(['adjacency', '--weights', str(trained), '--out',
+                 str(tmp_path / 'adj.npz')]) == 0
+    saved = np.load(tmp_path / 'adj.npz')
+    convs = [m for m in model.modules() if hasattr(m, 'adjacency') and
+             hasattr(m.adjacency, 'A')]
+    assert len(convs) == len(saved['effective']) > 1
+    for i, conv in enumerate(convs):
+        assert np.allclose(saved['fixed'][i], conv.adjacency.A.numpy())
+        assert np.allclose(saved['effective'][i], conv.adjacency().detach().numpy())
+    assert not np.allclose(saved['learned'], saved['fixed'])   # B has moved from A
