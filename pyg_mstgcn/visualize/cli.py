@@ -23,7 +23,8 @@ SUBCOMMANDS: Dict[str, str] = {
 
 
 def parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog='python -m pyg_mstgcn.visualize', description=__doc__.split('\n')[0],
+    p = ArgumentParser(prog='python -m pyg_mstgcn.visualize',
+                       description=__doc__.split('\n')[0].replace('``', ''),
                        epilog='python -m pyg_mstgcn.visualize SUBCOMMAND --help for each; '
                               'exit status: 0 written, 2 bad input (one line on stderr)')
     commands = p.add_subparsers(dest='command', metavar='SUBCOMMAND', required=True,
