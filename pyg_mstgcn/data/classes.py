@@ -18,6 +18,10 @@ CLASS_LISTS: Dict[str, Tuple[str, int]] = {
     'kinetics400': ('kinetics400.txt', 400),
 }
 
+#: The help of the command lines' ``--labels``: names that replace a checkpoint's.
+LABELS_HELP = (f"class names, one per line (or {', '.join(CLASS_LISTS)}), over the "
+               f"checkpoint's")
+
 
 def class_names(name: Union[str, Path]) -> List[str]:
     """The class names of a shipped list (:data:`CLASS_LISTS`: ``'ntu60'``, ``'ntu120'``,
@@ -37,4 +41,4 @@ def class_names(name: Union[str, Path]) -> List[str]:
     return names
 
 
-__all__ = ['CLASS_LISTS', 'class_names']
+__all__ = ['CLASS_LISTS', 'LABELS_HELP', 'class_names']

@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
+from pyg_mstgcn.data.classes import LABELS_HELP
 from pyg_mstgcn.errors import ArgumentParser, InputError, report
-from pyg_mstgcn.export.exporting import (DEFAULT_OPSET, FORMATS, TOLERANCE, ExportError,
-                                         export_onnx, export_program, program_min_frames,
-                                         require_onnx)
+from pyg_mstgcn.export.exporting import (DEFAULT_FRAMES, DEFAULT_OPSET, FORMATS, TOLERANCE,
+                                         ExportError, check_program_frames, export_onnx,
+                                         export_program, require_onnx)
 from pyg_mstgcn.export.metadata import INPUT_AXES, deploy_info
 
 EPILOG = f"""\
@@ -46,12 +47,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--batch', type=int, default=1, metavar='N',
                    help='batch size of the example input (default: %(default)s; the batch '
                         'axis stays dynamic)')
-    p.add_argument('--frames', type=int, default=64, metavar='T',
+    p.add_argument('--frames', type=int, default=DEFAULT_FRAMES, metavar='T',
                    help='frames of the example input, recorded in the metadata (default: '
                         '%(default)s; the frame axis stays dynamic)')
-    p.add_argument('--labels', default=None, metavar='FILE',
-                   help="class names, one per line (or ntu60, ntu120, kinetics400), over the "
-                        "checkpoint's")
+    p.add_argument('--labels', default=None, metavar='FILE', help=LABELS_HELP)
     p.add_argument('--no-check', action='store_true',
                    help='skip the comparison with the eager model')
     return p
@@ -83,9 +82,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         if names is not None and len(names) != model.num_classes:
             raise InputError(f'{len(names)} class names for {model.num_classes} classes')
         info = deploy_info(model, args.frames, weights.config, names, str(args.weights))
-        if fmt == 'torch-export' and args.frames < program_min_frames(model):
-            raise InputError(f'--frames must be at least {program_min_frames(model)} for a '
-                             f'torch.export program of this network (got {args.frames})')
+        if fmt == 'torch-export':   # refused before the progress line, as the only line
+            check_program_frames(model, args.frames)
         start = time.perf_counter()
         print(f'exporting {args.weights} ({model.layout.name}, {model.num_classes} classes, '
               f'stream {info.stream}) as {fmt}...', file=sys.stderr, flush=True)

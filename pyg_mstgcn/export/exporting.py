@@ -25,6 +25,8 @@ PathLike = Union[str, Path]
 
 #: ``--format`` -> the suffix its files take.
 FORMATS: Dict[str, str] = {'onnx': '.onnx', 'torch-export': '.pt2'}
+#: The frames of the example input by default (the axis stays dynamic).
+DEFAULT_FRAMES = 64
 #: The ONNX opset written by default (ONNX Runtime 1.17 and later read it).
 DEFAULT_OPSET = 18
 #: The largest relative difference to the eager model's logits an export may show.
@@ -68,6 +70,16 @@ def program_min_frames(model: MSTGCN) -> int:
         if length >= 2:
             return frames
         frames += 1
+
+
+def check_program_frames(model: MSTGCN, frames: int) -> int:
+    """:func:`program_min_frames` of :obj:`model`, or an
+    :class:`~pyg_mstgcn.errors.InputError` when the example's :obj:`frames` are fewer."""
+    fewest = program_min_frames(model)
+    if frames < fewest:
+        raise InputError(f'--frames must be at least {fewest} for a torch.export program of '
+                         f'this network (got {frames})')
+    return fewest
 
 
 def _dynamic_shapes() -> Tuple[Dict[int, object], ...]:
@@ -137,7 +149,7 @@ def require_onnx(check: bool = True) -> None:
                          f"'pyg_mstgcn[export]'")
 
 
-def onnx_bytes(model: MSTGCN, info: DeployInfo, batch: int = 1, frames: int = 64,
+def onnx_bytes(model: MSTGCN, info: DeployInfo, batch: int = 1, frames: int = DEFAULT_FRAMES,
                opset: int = DEFAULT_OPSET, check: bool = True) -> Tuple[bytes, Optional[float]]:
     """The ONNX file of :func:`export_onnx`, as bytes, and the largest relative difference
     its check found (:obj:`None` unchecked)."""
@@ -168,7 +180,7 @@ def onnx_bytes(model: MSTGCN, info: DeployInfo, batch: int = 1, frames: int = 64
 
 
 def export_onnx(model: MSTGCN, path: PathLike, info: DeployInfo, batch: int = 1,
-                frames: int = 64, opset: int = DEFAULT_OPSET, check: bool = True
+                frames: int = DEFAULT_FRAMES, opset: int = DEFAULT_OPSET, check: bool = True
                 ) -> Optional[float]:
     """Writes the inference model of :obj:`model` to :obj:`path` as ONNX: input
     ``x [N, C, T, V, M]`` float32 with dynamic ``N`` and ``T``, output ``logits [N,
@@ -183,16 +195,13 @@ def export_onnx(model: MSTGCN, path: PathLike, info: DeployInfo, batch: int = 1,
 
 
 def export_program(model: MSTGCN, path: PathLike, info: DeployInfo, batch: int = 1,
-                   frames: int = 64, check: bool = True) -> Optional[float]:
+                   frames: int = DEFAULT_FRAMES, check: bool = True) -> Optional[float]:
     """Writes the inference model of :obj:`model` to :obj:`path` as a
     :func:`torch.export.export` program (``torch.export.load(path).module()`` runs it), with
     dynamic ``N`` and ``T`` and :obj:`info` as the extra file ``pyg_mstgcn.json``; checked
     as :func:`export_onnx` checks; :attr:`info.min_frames <DeployInfo.min_frames>` is set.
     Returns the largest relative difference found."""
-    info.min_frames = program_min_frames(model)
-    if frames < info.min_frames:
-        raise InputError(f'--frames must be at least {info.min_frames} for a torch.export '
-                         f'program of this network (got {frames})')
+    info.min_frames = check_program_frames(model, frames)
     fused = optimize_for_inference(model)
     x = _traced_input(model, batch, frames)
     with _quiet():

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from pyg_mstgcn.errors import InputError
+from pyg_mstgcn.export.exporting import FORMATS
 from pyg_mstgcn.export.metadata import INPUT_AXES, INPUT_NAME, PROGRAM_EXTRA_FILE, DeployInfo
 from pyg_mstgcn.graph import SkeletonLayout, get_layout
 
@@ -151,6 +152,6 @@ def load_deployed(path: PathLike, threads: Optional[int] = None) -> _Deployed:
     """The exported network of :obj:`path`: an :class:`OnnxModel` for ``.onnx`` files, a
     :class:`ProgramModel` for ``.pt2``."""
     suffix = Path(path).suffix.lower()
-    if suffix == '.pt2':
+    if suffix == FORMATS['torch-export']:
         return ProgramModel(path)
     return OnnxModel(path, threads)

@@ -260,11 +260,12 @@ class MSTGCN(nn.Module):
             edge_index, edge_template = support_edges(support.to(device), num_nodes)
         else:
             edge_index, edge_template = data.edge_index, getattr(data, 'edge_template', None)
-        # edges sorted by target take the fused sparse-matrix path
-        if bool((edge_index[1, 1:] >= edge_index[1, :-1]).all()):
-            edge_index = EdgeIndex(edge_index, sparse_size=(num_nodes, num_nodes),
-                                   sort_order='col')
-        return edge_index, edge_template
+            if not bool((edge_index[1, 1:] >= edge_index[1, :-1]).all()):
+                return edge_index, edge_template
+        # edges sorted by target (support_edges sorts its own) take the fused sparse-matrix
+        # path; only a batch's own edges need reading (a host sync) to know
+        return EdgeIndex(edge_index, sparse_size=(num_nodes, num_nodes),
+                         sort_order='col'), edge_template
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '

@@ -13,16 +13,17 @@ from typing import Iterator, List, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from pyg_mstgcn.data.classes import LABELS_HELP
 from pyg_mstgcn.errors import ArgumentParser, InputError, report
 from pyg_mstgcn.io import file_kind, write_text_atomic
 from pyg_mstgcn.predict.inputs import FORMATS, layout_of_keypoints
-from pyg_mstgcn.predict.recognizer import RUNTIMES, Recognizer
+from pyg_mstgcn.predict.recognizer import EXPORTED_SUFFIXES, RUNTIMES, Recognizer
 from pyg_mstgcn.predict.sequences import check_window
 
 #: The windows of --stdin when --window / --stride are not given.
 STDIN_WINDOW, STDIN_STRIDE = 64, 16
 #: Suffixes of checkpoints and exported files, which --weights takes before the inputs.
-CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.ckpt', '.tar', '.onnx', '.pt2')
+CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.ckpt', '.tar') + tuple(EXPORTED_SUFFIXES)
 
 EPILOG = """\
 inputs (--format, detected when left out):
@@ -74,9 +75,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--out', default=None, metavar='FILE.json', help='write the records here')
     p.add_argument('--format', default=None, metavar='FORMAT',
                    help=f"the inputs' format: {', '.join(FORMATS)} (default: detected)")
-    p.add_argument('--labels', default=None, metavar='FILE',
-                   help="class names, one per line (or ntu60, ntu120, kinetics400), over the "
-                        "checkpoint's")
+    p.add_argument('--labels', default=None, metavar='FILE', help=LABELS_HELP)
     p.add_argument('--window', type=int, default=None, metavar='W',
                    help='predict on windows of W frames (default: whole sequences)')
     p.add_argument('--stride', type=int, default=None, metavar='S',

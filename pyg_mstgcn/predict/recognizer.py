@@ -26,6 +26,7 @@ from pyg_mstgcn.data.classes import class_names as read_names
 from pyg_mstgcn.data.skeleton import check_sequence_shape
 from pyg_mstgcn.data.transforms import Normalize
 from pyg_mstgcn.errors import InputError
+from pyg_mstgcn.export.exporting import DEFAULT_FRAMES, FORMATS as EXPORT_FORMATS
 from pyg_mstgcn.graph import get_layout
 from pyg_mstgcn.models import MSTGCN
 from pyg_mstgcn.predict.inputs import (ReadOptions, array_sequences, expand, people_frames,
@@ -87,7 +88,7 @@ class _Sequences(SkeletonDataset):
 #: memory).
 RUNTIMES = ('torch', 'onnx')
 #: Suffixes of exported files, and the runtime each needs.
-EXPORTED_SUFFIXES = {'.onnx': 'onnx', '.pt2': 'torch'}
+EXPORTED_SUFFIXES = {EXPORT_FORMATS['onnx']: 'onnx', EXPORT_FORMATS['torch-export']: 'torch'}
 
 
 @dataclass
@@ -374,7 +375,7 @@ def _load_member(path: Path, weight: float, runtime: Optional[str]
         stream, transforms = data.get('stream', 'joint'), data.get('val_transforms') or []
         stream_first, names = data.get('stream_first', True), checkpoint.class_names
         if runtime == 'onnx':
-            model = _in_onnx_runtime(model, path, stream, transforms, stream_first, names)
+            model = _in_onnx_runtime(model, path, checkpoint.config, names)
     probe = _Sequences([], model.layout, stream, transforms, stream_first)
     if any(isinstance(t, Normalize) and not t.fitted for t in probe.transforms):
         raise WeightsError(f'{path}: its evaluation transforms normalise with statistics of '
@@ -383,16 +384,12 @@ def _load_member(path: Path, weight: float, runtime: Optional[str]
     return member, names
 
 
-def _in_onnx_runtime(model: MSTGCN, path: Path, stream: str, transforms: List[Any],
-                     stream_first: bool, names: Optional[List[str]]) -> Any:
-    """:obj:`model` exported to ONNX in memory (checked as the export command checks it) and
-    run by ONNX Runtime."""
-    from pyg_mstgcn.export import DeployInfo, OnnxModel, deploy_info, onnx_bytes
-    info: DeployInfo = deploy_info(model, 64, {'data': {'stream': stream,
-                                                        'val_transforms': transforms,
-                                                        'stream_first': stream_first}},
-                                   names, str(path))
-    content, _ = onnx_bytes(model, info)
+def _in_onnx_runtime(model: MSTGCN, path: Path, config: Optional[Dict[str, Any]],
+                     names: Optional[List[str]]) -> Any:
+    """:obj:`model` exported to ONNX in memory with the metadata of its checkpoint's training
+    :obj:`config` (checked as the export command checks it) and run by ONNX Runtime."""
+    from pyg_mstgcn.export import OnnxModel, deploy_info, onnx_bytes
+    content, _ = onnx_bytes(model, deploy_info(model, DEFAULT_FRAMES, config, names, str(path)))
     return OnnxModel(content)
 
 

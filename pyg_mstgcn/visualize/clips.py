@@ -13,6 +13,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pyg_mstgcn.data import make_stream
+from pyg_mstgcn.data.classes import LABELS_HELP
 from pyg_mstgcn.errors import InputError
 from pyg_mstgcn.graph import get_layout
 from pyg_mstgcn.io import data_path
@@ -48,9 +49,7 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--split', default=None, help='pyskl / arrays: the split to read')
     parser.add_argument('--frame-size', nargs=2, type=float, default=None, metavar=('W', 'H'),
                         help='the frame size of 2-D pixel coordinates, which are divided by it')
-    parser.add_argument('--labels', default=None, metavar='FILE',
-                        help="class names, one per line (or ntu60, ntu120, kinetics400), over "
-                             "the checkpoint's")
+    parser.add_argument('--labels', default=None, metavar='FILE', help=LABELS_HELP)
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, outputs: str) -> None:
