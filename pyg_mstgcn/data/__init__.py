@@ -32,6 +32,7 @@ position in the dataset) as well: over preprocessed arrays in the original layou
 from pyg_mstgcn.data.datasets import SkeletonArrayDataset, SkeletonDataset
 from pyg_mstgcn.io import read_labels  # the label file format, defined with the others
 from pyg_mstgcn.data.pyskl import PoseAnnotationDataset
+from pyg_mstgcn.data.ctrgcn import CTRGCNDataset
 from pyg_mstgcn.data.skeleton import from_dense, skeleton_graph, to_dense
 from pyg_mstgcn.graph import full_edges, support_edges  # graph-level; kept here for old imports
 from pyg_mstgcn.data.streams import STREAMS, bone, make_stream, motion
@@ -42,7 +43,8 @@ from pyg_mstgcn.data.transforms import (TRANSFORMS, Compose, Transform, build_tr
 __all__ = [
     'skeleton_graph', 'from_dense', 'to_dense', 'full_edges', 'support_edges',
     'bone', 'motion', 'make_stream', 'STREAMS',
-    'SkeletonDataset', 'SkeletonArrayDataset', 'PoseAnnotationDataset', 'read_labels',
+    'SkeletonDataset', 'SkeletonArrayDataset', 'PoseAnnotationDataset', 'CTRGCNDataset',
+    'read_labels',
     'make_synthetic',
     'Transform', 'Compose', 'TRANSFORMS', 'build_transforms', 'feeder_transforms',
 ]

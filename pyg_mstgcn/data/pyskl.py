@@ -10,29 +10,55 @@ The pickle holds a mapping with
   - ``'label'`` (int): the action class;
   - ``'keypoint'``: float array ``[M, T, V, C]`` (persons, frames, joints, coordinates);
   - ``'keypoint_score'`` (optional): ``[M, T, V]``, the detector's confidence (2D poses);
-  - ``'total_frames'`` (optional): :math:`T`, the valid frames.
+  - ``'total_frames'`` (optional): :math:`T`, the valid frames;
+  - ``'img_shape'`` (optional): ``(height, width)`` of the video, for 2-D keypoints in pixels.
 
 (A bare list of annotations, without splits, is read too, with ``split=None``.)
 Any layout of the library works, a user-defined one included
 (:meth:`SkeletonLayout.from_edges <pyg_mstgcn.graph.SkeletonLayout.from_edges>`), as long as
-its number of joints is the keypoints' :math:`V`.
+its number of joints is the keypoints' :math:`V`. 3-D keypoints (mmaction2's and PYSKL's
+``ntu60_3d.pkl``) are the raw camera coordinates: the ``pre_normalize`` transform makes them
+what ``python -m preprocess`` writes.
+
+**2-D keypoints** (:math:`C = 2`, pose-estimator output such as PYSKL's HRNet pickles) with an
+``img_shape`` are normalised to the frame as every 2-D input of this library (the
+Kinetics-Skeleton convention, :mod:`pyg_mstgcn.predict.inputs`): ``x / width - 0.5``,
+``0.5 - y / height``, zero where the score is 0; so a model trained on them predicts on a
+pose estimator's JSON given ``--frame-size``. (PYSKL's ``PreNormalize2D`` maps to
+``[-1, 1]`` without flipping y: the same up to a scale and a flip.) ``keypoint_score`` becomes
+the third channel, as PYSKL's ``GenSkeFeat`` does it.
 """
 from __future__ import annotations
 
+import functools
+import os
 import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pyg_mstgcn.data.datasets import LayoutLike, PathLike, SkeletonDataset
-from pyg_mstgcn.io import load_pickle
+from pyg_mstgcn.data.datasets import DEBUG_SAMPLES, LayoutLike, PathLike, SkeletonDataset
+from pyg_mstgcn.io import file_kind, load_pickle
 from pyg_mstgcn.data.transforms import TransformSpec
 
 
 def load_annotations(path: PathLike) -> Dict[str, Any]:
     r"""The content of an annotation pickle as ``{'split': ..., 'annotations': [...]}``
-    (``'split'`` is :obj:`None` for a bare list)."""
+    (``'split'`` is :obj:`None` for a bare list). The last file read is kept, so that the
+    training and the validation split of one large pickle read it once."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f'{path} is a folder, not an annotation file (a PYSKL / mmaction2 '
+                         f'pickle)')
+    if not path.is_file():
+        raise FileNotFoundError(f'annotation file {path} does not exist')
+    stat = os.stat(path)
+    return _load_annotations(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_annotations(path: Path, mtime_ns: int, size: int) -> Dict[str, Any]:
     content = load_pickle(path, 'annotation file')
     if isinstance(content, list):
         return {'split': None, 'annotations': content}
@@ -41,6 +67,27 @@ def load_annotations(path: PathLike) -> Dict[str, Any]:
         raise ValueError(f"{path} is not a PYSKL annotation file: expected a mapping with "
                          f"'annotations' (and 'split'), got {keys}")
     return {'split': content.get('split'), 'annotations': list(content['annotations'])}
+
+
+def is_annotation_file(path: PathLike) -> bool:
+    """Whether :obj:`path` is a pickle (an annotation file is one; its content is checked
+    when it is read)."""
+    path = Path(path)
+    return path.is_file() and file_kind(path) == 'a Python pickle'
+
+
+def frame_normalized(keypoint: np.ndarray, score: Optional[np.ndarray],
+                     img_shape: Sequence[float]) -> np.ndarray:
+    r"""2-D keypoints ``[..., 2]`` in pixels normalised to a frame of ``(height, width)``
+    :obj:`img_shape` as every 2-D input of the library: ``(x / w - 0.5, 0.5 - y / h)``,
+    zero where the :obj:`score` ``[...]`` is 0."""
+    height, width = (float(v) for v in img_shape[:2])
+    out = np.empty(keypoint.shape, dtype=np.float32)
+    out[..., 0] = keypoint[..., 0] / width - 0.5
+    out[..., 1] = 0.5 - keypoint[..., 1] / height
+    if score is not None:
+        out[np.asarray(score) == 0] = 0
+    return out
 
 
 class PoseAnnotationDataset(SkeletonDataset):
@@ -64,28 +111,38 @@ class PoseAnnotationDataset(SkeletonDataset):
         stream (str, optional): ``'joint'``, ``'bone'``, ``'joint_motion'`` or
             ``'bone_motion'``. (default: :obj:`'joint'`)
         transforms (list or Compose, optional): The transforms. (default: :obj:`None`)
-        with_score (bool, optional): Append ``keypoint_score`` as a last channel
+        with_score (bool or str, optional): Append ``keypoint_score`` as a last channel
             (:math:`C + 1` channels; with 2D poses use
-            ``{'name': 'random_rotation', 'dims': 2}``). (default: :obj:`False`)
+            ``{'name': 'random_rotation', 'dims': 2}``); ``'auto'``: for 2-D keypoints that
+            have scores, as PYSKL does. (default: :obj:`False`)
         stream_first (bool, optional): Compute the stream before the transforms or after.
             (default: :obj:`True`)
         seed (int, optional): Seed of the generator used when loading in the main process.
+        debug (bool, optional): Keep the first 100 samples only. (default: :obj:`False`)
+        frame_normalize (bool, optional): Normalise 2-D keypoints that come with an
+            ``img_shape`` to the frame (see the module doc). (default: :obj:`True`)
     """
 
     def __init__(self, pickle_path: PathLike, split: Optional[str], layout: LayoutLike,
                  num_person: int = 2, stream: str = 'joint',
                  transforms: Union[None, TransformSpec, Sequence[TransformSpec]] = None,
-                 with_score: bool = False, stream_first: bool = True,
-                 seed: Optional[int] = None) -> None:
+                 with_score: Union[bool, str] = False, stream_first: bool = True,
+                 seed: Optional[int] = None, debug: bool = False,
+                 frame_normalize: bool = True) -> None:
         super().__init__(layout, stream, transforms, stream_first, seed)
         if int(num_person) < 1:
             raise ValueError(f'num_person must be >= 1 (got {num_person})')
         self.pickle_path = Path(pickle_path)
         self.split = split
         self.num_person = int(num_person)
-        self.with_score = bool(with_score)
+        if with_score not in (True, False, 'auto'):
+            raise ValueError(f"with_score must be True, False or 'auto' (got {with_score!r})")
+        self.frame_normalize = bool(frame_normalize)
         content = load_annotations(self.pickle_path)
         self.annotations = self._select(content['split'], content['annotations'])
+        if debug:
+            self.annotations = self.annotations[:DEBUG_SAMPLES]
+        self.with_score = self._two_d_with_scores() if with_score == 'auto' else with_score
         self._validate()
         self.labels: List[int] = [int(a['label']) for a in self.annotations]
         self.sample_names: List[str] = [str(a.get('frame_dir', i))
@@ -114,6 +171,11 @@ class PoseAnnotationDataset(SkeletonDataset):
                           f"annotation in {self.pickle_path} (e.g. {missing[:3]}); they are "
                           f"skipped")
         return chosen
+
+    def _two_d_with_scores(self) -> bool:
+        return bool(self.annotations) and all(
+            np.shape(a['keypoint'])[-1:] == (2, ) and 'keypoint_score' in a
+            for a in self.annotations if 'keypoint' in a)
 
     def _validate(self) -> None:
         V = self.layout.num_joints
@@ -152,6 +214,8 @@ class PoseAnnotationDataset(SkeletonDataset):
         a = self.annotations[index]
         keypoint = np.asarray(a['keypoint'], dtype=np.float32)
         score = a.get('keypoint_score')
+        if self.frame_normalize and keypoint.shape[-1] == 2 and 'img_shape' in a:
+            keypoint = frame_normalized(keypoint, score, a['img_shape'])
         if self.with_score:
             score = np.asarray(score, dtype=np.float32)
             keypoint = np.concatenate([keypoint, score[..., None]], axis=-1)
@@ -181,4 +245,5 @@ class PoseAnnotationDataset(SkeletonDataset):
                 f"pickle_path='{self.pickle_path}', transforms={pipeline})")
 
 
-__all__ = ['PoseAnnotationDataset', 'load_annotations']
+__all__ = ['PoseAnnotationDataset', 'load_annotations', 'is_annotation_file',
+           'frame_normalized']

@@ -76,6 +76,12 @@ def split_files(folder: PathLike, split: str) -> Tuple[Path, Path, Path]:
     return data_path(folder, split), label_path(folder, split), frames_path(folder, split)
 
 
+def is_array_folder(path: PathLike) -> bool:
+    """Whether :obj:`path` is a folder holding data files ``{split}_data_{stream}.npy``."""
+    path = Path(path)
+    return path.is_dir() and any(path.glob(DATA_FILE.format(split='*', stream='*')))
+
+
 def split_complete(folder: PathLike, split: str) -> bool:
     """Whether the joint data, labels and frame counts of a split all exist."""
     return all(p.exists() for p in split_files(folder, split))

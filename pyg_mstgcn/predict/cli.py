@@ -33,6 +33,7 @@ inputs (--format, detected when left out):
   coco       a JSON list of frames, each a list of people, each [[x, y, score], ...] (COCO-17
              or another pose layout by its keypoint count) or {"keypoints": ...}
   pyskl      a PYSKL / mmaction2 annotation pickle (--split NAME, or every annotation)
+  ctrgcn     a CTR-GCN .npz, e.g. NTU60_CS.npz (--split val, its x_test, by default; or train)
   npy        a preprocessed array [C, T, V, M] or [N, C, T, V, M]
   arrays     a folder of preprocessed arrays (--split, default val)
   A folder that is neither arrays nor OpenPose frames is read file by file.
@@ -82,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
                    help='frames between windows (default: W)')
     p.add_argument('--frame-size', nargs=2, type=float, default=None, metavar=('W', 'H'),
                    help='the frame size of 2-D pixel coordinates, which are divided by it')
-    p.add_argument('--split', default=None, help='pyskl / arrays: the split to read')
+    p.add_argument('--split', default=None, help='pyskl / arrays / ctrgcn: the split to read')
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:N (default: CUDA if any)')
     p.add_argument('--batch-size', type=int, default=16, metavar='N',
                    help='sequences per forward pass (default: %(default)s)')

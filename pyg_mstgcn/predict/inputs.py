@@ -14,6 +14,8 @@ format          input
                 of :mod:`pyg_mstgcn.graph.mapping` by its number of keypoints) or an object
                 whose ``"keypoints"`` holds them (nested or flat ``x, y, score, ...``)
 ``pyskl``       a PYSKL / mmaction2 annotation pickle: every annotation, or ``--split``
+``ctrgcn``      a CTR-GCN ``.npz`` (``NTU60_CS.npz``...): ``--split`` ``val`` (its
+                ``x_test``, the default) or ``train``
 ``npy``         a preprocessed array, ``[C, T, V, M]`` or ``[N, C, T, V, M]`` (``.npy``)
 ``arrays``      a folder of preprocessed arrays (``{split}_data_joint.npy``; ``--split``,
                 ``val`` by default)
@@ -38,7 +40,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pyg_mstgcn.checks import suggest
-from pyg_mstgcn.data import PoseAnnotationDataset, SkeletonArrayDataset
+from pyg_mstgcn.data import CTRGCNDataset, PoseAnnotationDataset, SkeletonArrayDataset
 from pyg_mstgcn.data.skeleton import check_sequence_shape
 from pyg_mstgcn.data.transforms import valid_range
 from pyg_mstgcn.errors import InputError
@@ -251,9 +253,19 @@ def read_pyskl(path: Path, options: ReadOptions) -> List[PoseSequence]:
     if dataset.num_channels + 1 == options.in_channels:   # 2-D: the score is a channel too
         dataset = PoseAnnotationDataset(path, options.split, options.layout,
                                         options.num_person, with_score=True)
+    return _dataset_sequences(dataset, path, options)
+
+
+def read_ctrgcn(path: Path, options: ReadOptions) -> List[PoseSequence]:
+    dataset = CTRGCNDataset(path, options.split or 'val', layout=options.layout)
+    return _dataset_sequences(dataset, path, options)
+
+
+def _dataset_sequences(dataset, path: Path, options: ReadOptions) -> List[PoseSequence]:
     out = []
     for i in range(len(dataset)):
         x, frames, _, name = dataset.raw(i)
+        frames = frames if frames is not None else valid_range(x)[1]
         out.append(PoseSequence(str(path), name, x, 'prepared', frames or x.shape[1],
                                 options.layout))
     return out
@@ -269,6 +281,7 @@ FORMATS: Dict[str, Reader] = {
     'openpose': read_openpose,
     'coco': read_pose_list,
     'pyskl': read_pyskl,
+    'ctrgcn': read_ctrgcn,
     'npy': read_npy,
     'arrays': read_arrays,
 }
@@ -279,7 +292,7 @@ FORMAT_ALIASES: Dict[str, str] = {
     'skeleton': 'ntu', 'ntu-rgb+d': 'ntu', 'kinetics-skeleton': 'kinetics', 'st-gcn': 'kinetics',
     'coco17': 'coco', 'coco-17': 'coco', 'json': 'coco', 'mmaction': 'pyskl',
     'mmaction2': 'pyskl', 'pickle': 'pyskl', 'pkl': 'pyskl', 'array': 'npy', 'numpy': 'npy',
-    'dataset': 'arrays', 'folder': 'arrays',
+    'dataset': 'arrays', 'folder': 'arrays', 'npz': 'ctrgcn', 'ctr-gcn': 'ctrgcn',
 }
 
 
@@ -292,7 +305,8 @@ def format_name(name: str) -> str:
     return key
 
 
-_SUFFIXES = {'.skeleton': 'ntu', '.npy': 'npy', '.pkl': 'pyskl', '.pickle': 'pyskl'}
+_SUFFIXES = {'.skeleton': 'ntu', '.npy': 'npy', '.pkl': 'pyskl', '.pickle': 'pyskl',
+             '.npz': 'ctrgcn'}
 
 
 def detect_format(path: Path) -> Optional[str]:

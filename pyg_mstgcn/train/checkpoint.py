@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 PathLike = Union[str, Path]
 
+#: The prefix of the classifier's tensors (``MSTGCN.fc``): another class count changes only
+#: these.
+CLASSIFIER = 'fc.'
+
 
 class WeightsError(InputError):
     """Weights that cannot be read, or do not fit the model they are loaded into."""
@@ -61,6 +65,7 @@ class Weights:
     model_config: Optional[Dict[str, Any]] = None
     class_names: Optional[List[str]] = None
     config: Optional[Dict[str, Any]] = None
+    epoch: Optional[int] = None   # the epochs it was trained for (ours)
 
 
 def _original_keys(state: Mapping[str, Any]) -> bool:
@@ -85,8 +90,9 @@ def read_weights(path: PathLike) -> Weights:
     model_config = content.get('model_config') if 'state_dict' in content else None
     names = content.get('class_names') if 'state_dict' in content else None
     config = content.get('config') if 'state_dict' in content else None
+    epoch = content.get('epoch') if 'state_dict' in content else None
     return Weights(Path(path), state, dict(model_config) if model_config else None,
-                   list(names) if names else None, dict(config) if config else None)
+                   list(names) if names else None, dict(config) if config else None, epoch)
 
 
 def load_model(path: PathLike) -> Tuple['MSTGCN', Weights]:
@@ -119,7 +125,7 @@ def weights_mismatch(model: torch.nn.Module, state: Mapping[str, torch.Tensor]
         if key in ours and tuple(value.shape) != tuple(ours[key].shape):
             shapes.append(f'{key} {list(value.shape)} in the weights, '
                           f'{list(ours[key].shape)} in the model')
-    shapes.sort(key=lambda text: not text.startswith('fc.'))
+    shapes.sort(key=lambda text: not text.startswith(CLASSIFIER))
     missing = [k for k in ours if k not in state]
     unexpected = [k for k in state if k not in ours]
     problems = []

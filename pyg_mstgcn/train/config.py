@@ -45,6 +45,9 @@ DEVICE = Rule("'auto', 'cpu', 'cuda' or 'cuda:N'",
               lambda v: isinstance(v, str) and re.fullmatch(r'auto|cpu|cuda(:\d+)?', v)
               is not None)
 LAYOUT = OneOf([*LAYOUTS, *LAYOUT_ALIASES])
+FREEZE = Rule("'backbone' or a list of parameter-name patterns",
+              lambda v: v == 'backbone' or (isinstance(v, list)
+                                            and all(isinstance(p, str) and p for p in v)))
 TRANSFORM_LIST = Rule('a list of transforms (names, or mappings with a name and options)',
                       lambda v: isinstance(v, list))
 
@@ -64,15 +67,18 @@ SYNTHETIC_KEYS = ('num_train', 'num_val', 'num_classes', 'frames', 'seed')
 #: :func:`~pyg_mstgcn.models.build_model`, checked by the model itself.
 OPTIONS: Dict[str, Dict[str, Option]] = {
     'data': {
-        'format': Option('arrays', 'how data.root is read: arrays (a folder of '
-                         '{split}_data_joint.npy and {split}_label.pkl)',
+        'format': Option('arrays', 'how data.root is read: ' + '; '.join(
+                             f'{name} ({f.files})' for name, f in DATASET_FORMATS.items()),
                          OneOf(DATASET_FORMATS)),
-        'root': Option(None, 'the data: a folder of preprocessed arrays', TEXT),
+        'root': Option(None, 'the data, as data.format reads it: a folder of preprocessed '
+                       'arrays, an annotation pickle or a CTR-GCN .npz', TEXT),
         'synthetic': Option(None, 'generate the built-in synthetic dataset into data.root: '
                             f'null, or make_synthetic arguments ({", ".join(SYNTHETIC_KEYS)})',
                             NULL | MAPPING),
         'train_split': Option('train', 'the split trained on', TEXT),
         'val_split': Option('val', 'the split evaluated on (also by --phase test)', TEXT),
+        'repeat': Option(1, 'passes over the training split per epoch (the RepeatDataset of '
+                         'PYSKL and CTR-GCN\'s NW-UCLA recipe)', POSITIVE_INT),
         'stream': Option('joint', 'the input stream, computed on the fly', OneOf(STREAMS)),
         'layout': Option('ntu-rgb+d', 'the skeleton layout of the data', LAYOUT),
         'stream_first': Option(True, 'compute the stream before the transforms (the '
@@ -122,6 +128,12 @@ OPTIONS: Dict[str, Dict[str, Option]] = {
         'deterministic': Option(True, 'torch.use_deterministic_algorithms', BOOL),
         'threads': Option(None, 'torch.set_num_threads, or null to keep the default',
                           NULL | POSITIVE_INT),
+        'init_weights': Option(None, 'fine-tuning: start from the weights of this checkpoint '
+                               '(ours, or converted from the original); a classifier of '
+                               'another class count is replaced', NULL | TEXT),
+        'freeze': Option([], 'parameters kept fixed: backbone (all but the classifier, for '
+                         'linear probing) or a list of parameter-name patterns such as '
+                         '[data_bn.*, blocks.0.*] (quote a pattern that starts with *)', FREEZE),
     },
     'output': {
         'dir': Option('runs', 'the folder of the run folders', TEXT),
@@ -279,8 +291,9 @@ def validate(config: Mapping[str, Any]) -> None:
                 where = source_of(f'data.{key}', config.get('_sources', {}))
                 raise ConfigError(f'data.{key} (set in {where}): {e}') from None
     if data['root'] is None:
-        raise ConfigError('data.root is not set: give the folder of the preprocessed arrays '
-                          '(--set data.root=PATH)')
+        raise ConfigError(f"data.root is not set: give the data "
+                          f"({DATASET_FORMATS[data['format']].files}) with --set "
+                          f"data.root=PATH")
     if optim['nesterov'] and optim['momentum'] <= 0:
         _fail('optim.momentum', optim['momentum'], 'positive with optim.nesterov (or set '
               'optim.nesterov=false)', config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional
 
@@ -13,37 +14,88 @@ from torch.utils.data import Dataset
 from torch_geometric.loader import DataLoader
 
 from pyg_mstgcn.config_files import ConfigError
-from pyg_mstgcn.data import SkeletonArrayDataset, SkeletonDataset, make_synthetic
-from pyg_mstgcn.io import data_path
+from pyg_mstgcn.data import (CTRGCNDataset, PoseAnnotationDataset, SkeletonArrayDataset,
+                             SkeletonDataset, make_synthetic)
+from pyg_mstgcn.data.ctrgcn import is_ctrgcn_file
+from pyg_mstgcn.data.pyskl import is_annotation_file
+from pyg_mstgcn.errors import InputError
+from pyg_mstgcn.io import data_path, is_array_folder
 from pyg_mstgcn.train import distributed as dist_utils
 
 log = logging.getLogger('pyg_mstgcn.train')
 
 #: How a configuration's ``data`` section becomes the dataset of one split:
-#: ``(data section, split, transforms) -> dataset``, by ``data.format``.
-DatasetFactory = Callable[[Mapping[str, Any], str, Any], SkeletonDataset]
+#: ``(data section, model options, split, transforms) -> dataset``.
+DatasetFactory = Callable[[Mapping[str, Any], Mapping[str, Any], str, Any], SkeletonDataset]
 
 
-def _arrays(data: Mapping[str, Any], split: str, transforms: Any) -> SkeletonDataset:
+@dataclass(frozen=True)
+class DatasetFormat:
+    """One value of ``data.format``: what ``data.root`` is, how it is read, what is computed
+    on the fly, and how to recognise such data (to name the format of data given under
+    another)."""
+    files: str
+    build: DatasetFactory
+    looks_like: Callable[[Path], bool]
+    on_the_fly: str = 'the stream, the transforms'
+
+
+def _arrays(data: Mapping[str, Any], model: Mapping[str, Any], split: str,
+            transforms: Any) -> SkeletonDataset:
     return SkeletonArrayDataset(data['root'], split, stream=data['stream'],
                                 layout=data['layout'], transforms=transforms,
                                 debug=data['debug'], stream_first=data['stream_first'])
 
 
-#: ``data.format`` -> how ``data.root`` is read.
-DATASET_FORMATS: Dict[str, DatasetFactory] = {
-    'arrays': _arrays,   # a folder of preprocessed arrays (pyg_mstgcn.io.arrays)
+def _pyskl(data: Mapping[str, Any], model: Mapping[str, Any], split: str,
+           transforms: Any) -> SkeletonDataset:
+    return PoseAnnotationDataset(data['root'], split, data['layout'],
+                                 num_person=model.get('num_person', 2), stream=data['stream'],
+                                 transforms=transforms, with_score='auto',
+                                 stream_first=data['stream_first'], debug=data['debug'])
+
+
+def _ctrgcn(data: Mapping[str, Any], model: Mapping[str, Any], split: str,
+            transforms: Any) -> SkeletonDataset:
+    return CTRGCNDataset(data['root'], split, stream=data['stream'], layout=data['layout'],
+                         transforms=transforms, debug=data['debug'],
+                         stream_first=data['stream_first'])
+
+
+#: ``data.format`` -> what ``data.root`` is and how it is read.
+DATASET_FORMATS: Dict[str, DatasetFormat] = {
+    'arrays': DatasetFormat(
+        'a folder of {split}_data_joint.npy and {split}_label.pkl, as python -m preprocess '
+        'and the original tools write them', _arrays, is_array_folder),
+    'pyskl': DatasetFormat(
+        'a PYSKL / mmaction2 annotation pickle, split names such as xsub_train, xsub_val',
+        _pyskl, is_annotation_file,
+        'the stream, the transforms; 2-D keypoints: keypoint_score as a third channel, '
+        'pixels normalised by img_shape'),
+    'ctrgcn': DatasetFormat(
+        'a CTR-GCN .npz of x_train, y_train, x_test, y_test, splits train and val '
+        '(x_test)', _ctrgcn, is_ctrgcn_file,
+        'the layout [N, C, T, V, M], labels from one-hot, the stream, the transforms'),
 }
 
 
 def build_dataset(config: Mapping[str, Any], split: str, train: bool) -> SkeletonDataset:
     """The dataset of :obj:`split` as ``data.format`` reads it, with the training or the
-    evaluation transforms; a problem with the data is a :class:`ConfigError` naming it."""
+    evaluation transforms; a problem with the data is a :class:`ConfigError` naming it, and
+    data of another format names that format."""
     data = config['data']
     transforms = data['train_transforms' if train else 'val_transforms']
+    fmt = data['format']
+    root = Path(data['root'])
+    if root.exists() and not DATASET_FORMATS[fmt].looks_like(root):
+        other = [name for name, f in DATASET_FORMATS.items() if f.looks_like(root)]
+        if other:
+            raise ConfigError(f"data.root {root} looks like {other[0]} data "
+                              f"({DATASET_FORMATS[other[0]].files}), not {fmt}; set "
+                              f"data.format={other[0]}")
     try:
-        return DATASET_FORMATS[data['format']](data, split, transforms)
-    except (ValueError, TypeError, FileNotFoundError) as e:
+        return DATASET_FORMATS[fmt].build(data, config['model'], split, transforms)
+    except (ValueError, TypeError, FileNotFoundError, InputError) as e:
         raise ConfigError(f'data ({split} split): {e}') from None
 
 
@@ -83,21 +135,24 @@ class SeededSamples(Dataset):
     r"""A skeleton dataset whose augmentation of sample ``i`` in epoch ``e`` is drawn from a
     generator seeded with ``(seed, e, i)``: the same whatever the number of workers, the
     process or the order, so that a resumed run sees the augmentations of an uninterrupted
-    one. :meth:`set_epoch` before each epoch (``epoch=None``: evaluation)."""
+    one. :meth:`set_epoch` before each epoch (``epoch=None``: evaluation). With
+    :obj:`repeat` ``k``, an epoch passes over the data ``k`` times (``data.repeat``), each pass
+    with its own augmentations."""
 
-    def __init__(self, dataset: SkeletonDataset, seed: int) -> None:
+    def __init__(self, dataset: SkeletonDataset, seed: int, repeat: int = 1) -> None:
         self.dataset, self.seed, self.epoch = dataset, int(seed), None
+        self.repeat = int(repeat)
 
     def set_epoch(self, epoch: Optional[int]) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(self.dataset) * self.repeat
 
     def __getitem__(self, index: int):
         key = [self.seed, 1, int(index)] if self.epoch is None else \
             [self.seed, 0, int(self.epoch), int(index)]
-        return self.dataset.get(index, rng=np.random.default_rng(key))
+        return self.dataset.get(index % len(self.dataset), rng=np.random.default_rng(key))
 
 
 def make_loader(dataset: SeededSamples, batch_size: int, train: bool, epoch: int, seed: int,
@@ -119,5 +174,5 @@ def make_loader(dataset: SeededSamples, batch_size: int, train: bool, epoch: int
                       pin_memory=device.type == 'cuda')
 
 
-__all__ = ['DATASET_FORMATS', 'build_dataset', 'prepare_data', 'worker_count', 'SeededSamples',
-           'make_loader']
+__all__ = ['DATASET_FORMATS', 'DatasetFormat', 'build_dataset', 'prepare_data', 'worker_count',
+           'SeededSamples', 'make_loader']

@@ -1,7 +1,8 @@
 """The training loop (single process, or one process per device under ``torchrun``), as
 timm's ``train.py``: :func:`train` sets up and runs the epochs, :func:`train_one_epoch` runs
 one, validation is :func:`~pyg_mstgcn.train.evaluation.evaluate`, and checkpoints are written
-by :func:`save_checkpoint` after every epoch."""
+by :func:`save_checkpoint` after every epoch. A fine-tuning run starts from other weights and
+keeps parameters fixed as :mod:`~pyg_mstgcn.train.finetune` says."""
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from pyg_mstgcn.config_files import ConfigError
+from pyg_mstgcn.config_files import ConfigError, source_of
 from pyg_mstgcn.io import save_atomic, write_text_atomic
 from pyg_mstgcn.train import distributed as dist_utils
 from pyg_mstgcn.train.checkpoint import (WeightsError, load_checkpoint, load_weights,
@@ -26,6 +27,7 @@ from pyg_mstgcn.train.config import dump, learning_rate
 from pyg_mstgcn.train.data import (SeededSamples, build_dataset, make_loader, prepare_data,
                                    worker_count)
 from pyg_mstgcn.train.evaluation import evaluate, write_json
+from pyg_mstgcn.train.finetune import freeze, frozen_summary, start_of, train_mode, trainable
 from pyg_mstgcn.train.model import build_checked_model, check_data_fits, run_class_names
 from pyg_mstgcn.train.runtime import (autocast, configure_determinism, run_folder, run_name,
                                       seed_everything, select_device, setup_logging)
@@ -114,7 +116,7 @@ def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: tor
     non-finite loss (on any process) raises :class:`NonFiniteLoss` before the step."""
     tcfg = config['train']
     epochs = tcfg['epochs']
-    net.train()
+    train_mode(net)
     start = time.perf_counter()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
@@ -231,9 +233,13 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
     val_set = build_dataset(config, data_cfg['val_split'], train=False)
     for dataset in (train_set, val_set):
         check_data_fits(model, dataset, config)
-    class_names = run_class_names(config, train_set, model)
+    start = start_of(model, config, resume)
+    frozen = freeze(model, tcfg['freeze'],
+                    source_of('train.freeze', config.get('_sources', {})))
+    class_names = run_class_names(config, train_set, model, start)
     per_rank_batch = data_cfg['batch_size'] // info.world_size
-    train_data, val_data = SeededSamples(train_set, seed), SeededSamples(val_set, seed)
+    train_data = SeededSamples(train_set, seed, repeat=data_cfg['repeat'])
+    val_data = SeededSamples(val_set, seed)
     iters = len(make_loader(train_data, per_rank_batch, True, 0, seed, 0, info, device))
     if iters == 0:
         raise ConfigError(f'data.batch_size {data_cfg["batch_size"]} exceeds the '
@@ -250,9 +256,14 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
         log.info(f'run folder: {run_dir}')
         log.info(f'device: {device}' + (f' x {info.world_size} processes' if info.enabled
                                          else ''))
-        log.info(f'train: {len(train_set)} samples, val: {len(val_set)} samples, '
+        repeat = f' (x{data_cfg["repeat"]} per epoch)' if data_cfg['repeat'] > 1 else ''
+        log.info(f'train: {len(train_set)} samples{repeat}, val: {len(val_set)} samples, '
                  f'stream {train_set.stream}')
         log.info(f'model: {sum(p.numel() for p in model.parameters()):,} parameters')
+        if start is not None and start.note:
+            log.info(start.note)
+        if frozen:
+            log.info(frozen_summary(model))
         return _run_epochs(config, model, class_names, train_data, val_data, val_set, iters,
                            workers, run_dir, resume, device, amp, info)
 
@@ -274,7 +285,7 @@ def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters
     o = config['optim']
     base_lr = learning_rate(config)
     log.info(f"optimiser: SGD, lr {base_lr:.4g} for global batch {data_cfg['batch_size']}")
-    optimizer = torch.optim.SGD(model.parameters(), lr=base_lr, momentum=o['momentum'],
+    optimizer = torch.optim.SGD(trainable(model), lr=base_lr, momentum=o['momentum'],
                                 nesterov=o['nesterov'], weight_decay=o['weight_decay'])
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, iters, config['schedule'], epochs, base_lr))

@@ -3,7 +3,7 @@ the data before any work, with errors that name where the mismatch comes from.""
 from __future__ import annotations
 
 import re
-from typing import Any, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional
 
 import torch
 
@@ -11,6 +11,9 @@ from pyg_mstgcn.config_files import ConfigError, source_of
 from pyg_mstgcn.data import SkeletonDataset
 from pyg_mstgcn.data.classes import class_names
 from pyg_mstgcn.models import MSTGCN, build_model
+
+if TYPE_CHECKING:
+    from pyg_mstgcn.train.finetune import Start
 
 
 def build_checked_model(options: Mapping[str, Any], from_weights: Optional[str],
@@ -65,16 +68,23 @@ def check_data_fits(model: torch.nn.Module, dataset: SkeletonDataset,
                           f"{source} has num_classes={model.num_classes}; {fix}")
 
 
-def run_class_names(config: Mapping[str, Any], dataset: SkeletonDataset,
-                    model: MSTGCN) -> Optional[List[str]]:
-    """The class names a run records: ``data.class_names``, else the data folder's, else
-    :obj:`None`; a list whose length is not the model's class count is a
-    :class:`ConfigError`."""
+def run_class_names(config: Mapping[str, Any], dataset: SkeletonDataset, model: MSTGCN,
+                    start: Optional[Start] = None) -> Optional[List[str]]:
+    """The class names a run records: ``data.class_names``, else the data folder's, else those
+    of the checkpoint the weights start from (:obj:`start`: ``train.init_weights`` when its
+    classifier was kept, ``last.pt`` on ``--resume``), else :obj:`None`; a list whose length
+    is not the model's class count is a :class:`ConfigError`."""
     given = config['data']['class_names']
-    names = class_names(given) if given is not None else dataset.class_names
+    if given is not None:
+        names, what = class_names(given), f'data.class_names {given}'
+    elif dataset.class_names is not None:
+        names = dataset.class_names
+        what = f"the class_names.txt of data.root {config['data']['root']}"
+    elif start is not None and not start.replaced:
+        names, what = start.class_names, f'the class names of {start.path}'
+    else:
+        names = None
     if names is not None and len(names) != model.num_classes:
-        what = (f"data.class_names {given}" if given is not None
-                else f"the class_names.txt of data.root {config['data']['root']}")
         raise ConfigError(f'{what} has {len(names)} names but the model has '
                           f'num_classes={model.num_classes}')
     return names
