@@ -11,7 +11,7 @@ from pyg_mstgcn.graph import (COCO, LAYOUTS, NTU_RGB_D, OPENPOSE, SUBSETS, Skele
                               support_edges)
 
 # name, joints, centre
-LAYOUT_FACTS = [('ntu-rgb+d', 25, 20), ('openpose', 18, 1), ('coco', 17, 0)]
+LAYOUT_FACTS = [('ntu-rgb+d', 25, 20), ('openpose', 18, 1), ('coco', 17, 0), ('nw-ucla', 20, 2)]
 
 
 def _ntu_undirected():
@@ -173,7 +173,7 @@ def test_partition_of_custom_layout_by_hand():
     assert torch.allclose(A[2], outward)
 
 
-@pytest.mark.parametrize('name', ['ntu-rgb+d', 'openpose', 'coco'])
+@pytest.mark.parametrize('name', ['ntu-rgb+d', 'openpose', 'coco', 'nw-ucla'])
 def test_skeleton_edges_are_the_nonzero_entries(name):
     """skeleton_edges lists every non-zero A[k, v, w] as edge v -> w of subset k, sorted by
     target then source."""

@@ -57,10 +57,10 @@ def random_keypoints(layout, *batch, seed=0):
 def test_pose_layouts_and_their_joints():
     """Every pose layout by name with its joint count; the input-only layouts follow the
     published orders; the built-in graph layouts keep their names and joints."""
-    assert pose_layout_names() == ('ntu-rgb+d', 'openpose', 'coco', 'openpose-body25',
-                                   'halpe26', 'coco-wholebody')
-    counts = {'ntu-rgb+d': 25, 'openpose': 18, 'coco': 17, 'openpose-body25': 25,
-              'halpe26': 26, 'coco-wholebody': 133}
+    assert pose_layout_names() == ('ntu-rgb+d', 'openpose', 'coco', 'nw-ucla',
+                                   'openpose-body25', 'halpe26', 'coco-wholebody')
+    counts = {'ntu-rgb+d': 25, 'openpose': 18, 'coco': 17, 'nw-ucla': 20,
+              'openpose-body25': 25, 'halpe26': 26, 'coco-wholebody': 133}
     for name, count in counts.items():
         assert num_pose_joints(name) == count == len(POSE_LAYOUTS[name])
         assert len(set(pose_joint_names(name))) == count  # unique names

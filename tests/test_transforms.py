@@ -21,9 +21,12 @@ SPECS = {
     'uniform_sample': {'size': 12},
     'valid_crop_resize': {'size': 12, 'min_length': 4},
     'random_rotation': {'max_angle': 0.5},
+    'min_max_normalize': {},
+    'sorted_sample': {'size': 12},
+    'pre_normalize': {},
 }
 RANDOM = {'random_choose', 'random_shift', 'random_move', 'uniform_sample',
-          'valid_crop_resize', 'random_rotation'}
+          'valid_crop_resize', 'random_rotation', 'sorted_sample'}
 
 
 def _sample(T=30, valid=20, V=25, M=2, seed=0):
@@ -52,7 +55,8 @@ def test_shapes_dtype_and_input_untouched(name):
     assert out.dtype == np.float32 and out.ndim == 4
     assert out.shape[0] == 3 and out.shape[2:] == (25, 2)
     expected_T = {'random_choose': 12, 'pad_window': 40, 'uniform_sample': 12,
-                  'valid_crop_resize': 12}.get(name, 30)
+                  'valid_crop_resize': 12, 'sorted_sample': 12,
+                  'pre_normalize': 20}.get(name, 30)  # pre_normalize keeps the valid frames
     assert out.shape[1] == expected_T
     np.testing.assert_array_equal(x, before)
     assert repr(transform).startswith(type(transform).__name__ + '(')

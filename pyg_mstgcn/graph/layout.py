@@ -32,6 +32,9 @@ class SkeletonLayout:
             :obj:`inward` plus ``(center, center)``.
         joint_names (sequence of str, optional): One unique name per joint, in joint order.
             (default: :obj:`None`)
+        dims (int, optional): The coordinates of a joint: :obj:`3` for camera-space
+            ``(x, y, z)`` (depth sensors), :obj:`2` for image keypoints ``(x, y[, score])``
+            (pose estimators), :obj:`None` when unknown. (default: :obj:`None`)
     """
     name: str
     num_joints: int
@@ -40,6 +43,7 @@ class SkeletonLayout:
     parts: Optional[Tuple[Tuple[int, ...], ...]] = None
     bone_pairs: Optional[Tuple[Pair, ...]] = None
     joint_names: Optional[Tuple[str, ...]] = None
+    dims: Optional[int] = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, 'inward', tuple(tuple(p) for p in self.inward))
@@ -62,6 +66,9 @@ class SkeletonLayout:
             raise ValueError(f"{where}: num_joints must be positive (got {V})")
         if not 0 <= self.center < V:
             raise ValueError(f"{where}: center joint {self.center} is not in [0, {V})")
+        if self.dims not in (None, 2, 3):
+            raise ValueError(f"{where}: dims must be 3 (camera space), 2 (image keypoints) or "
+                             f"None (unknown) (got {self.dims!r})")
         for child, parent in self.inward + self.bone_pairs:
             if not (0 <= child < V and 0 <= parent < V):
                 raise ValueError(f"{where}: pair ({child}, {parent}) has a joint outside "
@@ -109,7 +116,8 @@ class SkeletonLayout:
     def from_edges(cls, edges: Iterable[Sequence[int]], center: int,
                    num_joints: Optional[int] = None, name: str = 'custom',
                    parts: Optional[Sequence[Sequence[int]]] = None,
-                   joint_names: Optional[Sequence[str]] = None) -> 'SkeletonLayout':
+                   joint_names: Optional[Sequence[str]] = None,
+                   dims: Optional[int] = None) -> 'SkeletonLayout':
         r"""Builds a layout from undirected bones and a centre joint.
 
         Each bone is oriented towards :obj:`center` by breadth-first distance: the joint
@@ -124,6 +132,8 @@ class SkeletonLayout:
             parts (sequence of sequences of int, optional): Body parts. (default: :obj:`None`)
             joint_names (sequence of str, optional): One unique name per joint.
                 (default: :obj:`None`)
+            dims (int, optional): 3 for camera-space joints, 2 for image keypoints.
+                (default: :obj:`None`, unknown)
         """
         pairs = [tuple(int(j) for j in edge) for edge in edges]
         for pair in pairs:
@@ -155,7 +165,7 @@ class SkeletonLayout:
         for a, b in pairs:
             child, parent = (a, b) if (distance[a], a) > (distance[b], b) else (b, a)
             inward.append((child, parent))
-        return cls(name, V, tuple(inward), center, parts, joint_names=joint_names)
+        return cls(name, V, tuple(inward), center, parts, joint_names=joint_names, dims=dims)
 
 
 def _one_based(pairs: Sequence[Pair]) -> Tuple[Pair, ...]:
@@ -183,6 +193,7 @@ NTU_RGB_D = SkeletonLayout(
                  'right_hip', 'right_knee', 'right_ankle', 'right_foot',
                  'spine_shoulder', 'left_hand_tip', 'left_thumb', 'right_hand_tip',
                  'right_thumb'),
+    dims=3,
 )
 
 # OpenPose 18 joints (COCO-18), as released with Kinetics-Skeleton. The bone stream of the original
@@ -203,6 +214,7 @@ OPENPOSE = SkeletonLayout(
                  'right_hip', 'right_knee', 'right_ankle',
                  'left_hip', 'left_knee', 'left_ankle',
                  'right_eye', 'left_eye', 'right_ear', 'left_ear'),
+    dims=2,
 )
 
 # COCO 17 keypoints (COCO-17).
@@ -217,14 +229,39 @@ COCO = SkeletonLayout(
                  'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
                  'left_wrist', 'right_wrist', 'left_hip', 'right_hip',
                  'left_knee', 'right_knee', 'left_ankle', 'right_ankle'),
+    dims=2,
+)
+
+# NW-UCLA (Northwestern-UCLA Multiview Action3D): the 20 Kinect v1 joints, in the dataset's
+# order; the bones of CTR-GCN's graph/ucla.py, centred on the shoulder centre.
+NW_UCLA = SkeletonLayout(
+    name='nw-ucla',
+    num_joints=20,
+    inward=_one_based([(1, 2), (2, 3), (4, 3), (5, 3), (6, 5), (7, 6), (8, 7), (9, 3),
+                       (10, 9), (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15),
+                       (17, 1), (18, 17), (19, 18), (20, 19)]),
+    center=2,
+    parts=(tuple(j - 1 for j in (5, 6, 7, 8)),      # left arm
+           tuple(j - 1 for j in (9, 10, 11, 12)),   # right arm
+           tuple(j - 1 for j in (13, 14, 15, 16)),  # left leg
+           tuple(j - 1 for j in (17, 18, 19, 20)),  # right leg
+           tuple(j - 1 for j in (1, 2, 3, 4))),     # torso
+    # Kinect v1's hip centre, spine and shoulder centre under the NTU layout's names
+    joint_names=('spine_base', 'spine_mid', 'spine_shoulder', 'head',
+                 'left_shoulder', 'left_elbow', 'left_wrist', 'left_hand',
+                 'right_shoulder', 'right_elbow', 'right_wrist', 'right_hand',
+                 'left_hip', 'left_knee', 'left_ankle', 'left_foot',
+                 'right_hip', 'right_knee', 'right_ankle', 'right_foot'),
+    dims=3,
 )
 
 LAYOUTS: Dict[str, SkeletonLayout] = {
     'ntu-rgb+d': NTU_RGB_D,
     'openpose': OPENPOSE,
     'coco': COCO,
+    'nw-ucla': NW_UCLA,
 }
-ALIASES: Dict[str, str] = {'ntu': 'ntu-rgb+d', 'kinetics': 'openpose'}
+ALIASES: Dict[str, str] = {'ntu': 'ntu-rgb+d', 'kinetics': 'openpose', 'ucla': 'nw-ucla'}
 
 
 def get_layout(layout: 'str | SkeletonLayout') -> SkeletonLayout:

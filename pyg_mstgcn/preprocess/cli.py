@@ -1,5 +1,5 @@
-"""Command line: ``python -m preprocess {ntu60,ntu120,kinetics,streams} ...`` (see --help); the
-same as ``python -m pyg_mstgcn.preprocess`` and ``mstgcn-preprocess``."""
+"""Command line: ``python -m preprocess {ntu60,ntu120,kinetics,nw_ucla,streams} ...`` (see
+--help); the same as ``python -m pyg_mstgcn.preprocess`` and ``mstgcn-preprocess``."""
 from __future__ import annotations
 
 import argparse
@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from pyg_mstgcn.errors import ArgumentParser
+from pyg_mstgcn.io import class_names_path, write_class_names
 from pyg_mstgcn.preprocess.kinetics import NUM_JOINTS as KINETICS_JOINTS
 from pyg_mstgcn.preprocess.kinetics import (NUM_PERSON_OUT, count_frames, load_kinetics_sample,
                                             read_label_file)
 from pyg_mstgcn.preprocess.missing import missing_samples, read_name_list
 from pyg_mstgcn.preprocess.ntu import NUM_JOINTS as NTU_JOINTS
 from pyg_mstgcn.preprocess.ntu import NUM_PERSONS, load_ntu_sample
+from pyg_mstgcn.preprocess import nw_ucla
 from pyg_mstgcn.preprocess.pipeline import Sample, Summary, log, write_splits
 from pyg_mstgcn.preprocess.splits import BENCHMARKS, SPLITS, in_dataset, parse_name, split_of
 
@@ -24,6 +26,7 @@ EXAMPLES = """examples:
   python -m preprocess ntu120 --raw data/nturgbd_raw/nturgb+d_skeletons \\
       --raw data/nturgbd_raw/nturgb+d_skeletons120 --out data/ntu120
   python -m preprocess kinetics --raw data/kinetics_raw --out data/kinetics
+  python -m preprocess nw_ucla --raw data/NW-UCLA/all_sqe --out data/nw_ucla
   python -m preprocess streams --in data/ntu60
 """
 
@@ -50,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description='Turns the raw skeleton datasets into training arrays in the layout of '
                     'the original MST-GCN / 2s-AGCN tools: {train,val}_data_joint.npy '
-                    '(float32 [N, 3, T, V, 2]), {train,val}_label.pkl ((names, labels)) and '
-                    '{train,val}_num_frames.npy, plus summary.json.')
+                    '(float32 [N, 3, T, V, M], M = 2 persons, 1 for NW-UCLA), '
+                    '{train,val}_label.pkl ((names, labels)) and {train,val}_num_frames.npy, '
+                    'plus summary.json.')
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for name, help_text in (('ntu60', 'NTU RGB+D 60: benchmarks xsub and xview'),
                             ('ntu120', 'NTU RGB+D 120: benchmarks xsub and xset')):
@@ -71,6 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help='folder holding kinetics_train/, kinetics_val/ and '
                           'kinetics_{train,val}_label.json (a missing part is skipped)')
     _add_common(sub)
+    sub = commands.add_parser(
+        'nw_ucla', help='NW-UCLA (CTR-GCN release): views 1, 2 train, view 3 val',
+        description='NW-UCLA, the JSON files of the CTR-GCN release (all_sqe/): writes '
+                    '{out}/{train,val}_* with the coordinates as given (camera space, metres; '
+                    'the recipes nw_ucla_* normalise per sample) and class_names.txt. Each '
+                    'file is named aXX_sXX_eXX_vXX.json: action (a01-a12 without a07, a10), '
+                    'subject, repetition, view (the camera: v01, v02 -> train, v03 -> val, '
+                    "CTR-GCN's protocol); a file whose name does not parse is left out.")
+    sub.add_argument('--raw', required=True, type=Path, metavar='DIR',
+                     help='folder of the *.json files, one per sample')
+    _add_common(sub)
     sub = commands.add_parser('streams', help='write bone and motion streams to disk',
                               description='Writes {split}_data_bone.npy, '
                                           '{split}_data_joint_motion.npy and '
@@ -80,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument('--in', dest='input', required=True, type=Path, metavar='DIR',
                      help='folder searched recursively for *_data_joint.npy')
     sub.add_argument('--layout', default=None, metavar='NAME',
-                     help='skeleton layout of the bone pairs: ntu-rgb+d or openpose (default: '
+                     help='skeleton layout of the bone pairs: ntu-rgb+d, openpose or nw-ucla '
+                          '(default: '
                           'from the number of joints, 25 or 18)')
     sub.add_argument('--streams', nargs='+', default=None, metavar='STREAM',
                      choices=('bone', 'joint_motion', 'bone_motion'),
@@ -213,6 +229,50 @@ def run_kinetics(args) -> int:
     return _finish(summary, args.out)
 
 
+def run_nw_ucla(args) -> int:
+    """``nw_ucla``: every JSON file of the raw folder, to train or val by its view."""
+    if not args.raw.is_dir():
+        log.error(f'input folder {args.raw} does not exist (expected the folder of NW-UCLA '
+                  f'.json files, one per sample)')
+        return 2
+    files = sorted((entry for entry in os.scandir(args.raw)
+                    if entry.name.endswith('.json') and entry.is_file()), key=lambda e: e.name)
+    if not files:
+        log.error(f'no .json file in {args.raw}; give the folder of the NW-UCLA samples '
+                  f'(all_sqe/ of the CTR-GCN release)')
+        return 1
+    summary = Summary('nw_ucla', [str(args.raw)], str(args.out), _settings(args))
+    samples: List[Sample] = []
+    for entry in files:
+        try:
+            info = nw_ucla.parse_nw_ucla_name(entry.name)
+        except ValueError as error:
+            log.warning(f'{entry.path}: {error} -> left out')
+            summary.skip('not an NW-UCLA sample name')
+            summary.skipped_files.append({'file': entry.path,
+                                          'reason': 'not an NW-UCLA sample name',
+                                          'severity': 'warning', 'message': str(error)})
+            continue
+        stem = entry.name[:-len('.json')]
+        samples.append(Sample(entry.path, stem, info.label, (info.split, ), (info.label, )))
+    for split in nw_ucla.SPLITS:
+        views = [v for v, s in nw_ucla.VIEW_SPLITS.items() if s == split]
+        if not any(split in sample.targets for sample in samples):
+            log.warning(f"{split}: no file of view {' or '.join(map(str, views))} in "
+                        f"{args.raw}; the split is written empty")
+    log.info(f'nw_ucla: {len(samples)} samples to use, {sum(summary.skipped.values())} left '
+             f'out by name')
+    write_splits(samples, {split: (args.out, split) for split in nw_ucla.SPLITS}, summary,
+                 nw_ucla.load_nw_ucla_sample,
+                 (3, nw_ucla.NUM_JOINTS, nw_ucla.NUM_PERSONS), max(1, args.workers),
+                 args.max_frames, nw_ucla.count_frames if args.keep_long else None,
+                 not args.no_progress)
+    if summary.written:
+        from pyg_mstgcn.data.classes import class_names  # imports PyTorch: only now
+        write_class_names(class_names_path(args.out), class_names('nw_ucla'))
+    return _finish(summary, args.out)
+
+
 def _finish(summary: Summary, out: Path) -> int:
     """Prints and saves the summary; the exit status (1 when nothing is written or
     complete)."""
@@ -249,6 +309,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_ntu(args.command, args)
         if args.command == 'kinetics':
             return run_kinetics(args)
+        if args.command == 'nw_ucla':
+            return run_nw_ucla(args)
         return run_streams(args)
     except KeyboardInterrupt:
         log.error('interrupted: finished splits are kept; run the same command again to go on')

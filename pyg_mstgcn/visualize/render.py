@@ -41,9 +41,11 @@ def image_view(points: np.ndarray) -> np.ndarray:
 
 
 def is_three_d(layout: Any) -> bool:
-    """Whether sequences of :obj:`layout` hold 3-D coordinates (NTU RGB+D's camera space)
-    rather than 2-D image keypoints with a score (every pose-estimator layout)."""
-    return get_layout(layout).name == 'ntu-rgb+d'
+    """Whether sequences of :obj:`layout` hold 3-D camera-space coordinates (its
+    :attr:`~pyg_mstgcn.graph.SkeletonLayout.dims` is 3: NTU RGB+D, NW-UCLA) rather than 2-D
+    image keypoints with a score (the pose-estimator layouts, and a layout whose ``dims`` is
+    unknown)."""
+    return get_layout(layout).dims == 3
 
 
 def to_view(points: np.ndarray, three_d: bool, elev: float = 0.0,

@@ -35,7 +35,9 @@ fresh, unseeded generator.
 ``random_shift``, ``random_choose`` (or else padding to ``window_size``), ``random_move``;
 :func:`feeder_transforms` builds that list from a feeder's arguments.
 **The modern ones** (CTR-GCN, PYSKL): :class:`UniformSample`, :class:`ValidCropResize`,
-:class:`RandomRotation`.
+:class:`RandomRotation`; CTR-GCN's NW-UCLA feeder: :class:`MinMaxNormalize` (per-sample
+scaling to [-1, 1]) and :class:`SortedSample` (sorted random frames). :class:`PreNormalize`
+is the original's pre-normalisation of the preprocessing, as a step.
 
 A transform of your own subclasses :class:`Transform` and implements :meth:`~Transform.apply`;
 a plain function ``f(x) -> x`` in the list also works (the valid frames are then found in its
@@ -45,8 +47,10 @@ output).
 (:class:`Transform`, :class:`Compose`, the wrapper of plain functions, :func:`valid_range`,
 :func:`as_generator`); :mod:`~pyg_mstgcn.data.transforms.temporal`: frame sampling and windows
 (:class:`RandomChoose`, :class:`RandomShift`, :class:`PadWindow`, :class:`UniformSample`,
-:class:`ValidCropResize`, :func:`resize_frames`); :mod:`~pyg_mstgcn.data.transforms.spatial`:
-coordinates (:class:`Normalize`, :class:`RandomMove`, :class:`RandomRotation`);
+:class:`ValidCropResize`, :class:`SortedSample`, :func:`resize_frames`);
+:mod:`~pyg_mstgcn.data.transforms.spatial`: coordinates (:class:`Normalize`,
+:class:`RandomMove`, :class:`RandomRotation`, :class:`MinMaxNormalize`,
+:class:`PreNormalize`);
 :mod:`~pyg_mstgcn.data.transforms.registry`: the name table :data:`TRANSFORMS` with its
 :data:`ALIASES` and the builders; :mod:`~pyg_mstgcn.data.transforms.feeder`:
 :func:`feeder_transforms`. Import them from this package.
@@ -56,13 +60,16 @@ from pyg_mstgcn.data.transforms.base import (Compose, RngLike, Transform, Transf
 from pyg_mstgcn.data.transforms.feeder import feeder_transforms
 from pyg_mstgcn.data.transforms.registry import (ALIASES, TRANSFORMS, build_transform,
                                                  build_transforms)
-from pyg_mstgcn.data.transforms.spatial import Normalize, RandomMove, RandomRotation
+from pyg_mstgcn.data.transforms.spatial import (MinMaxNormalize, Normalize, PreNormalize,
+                                                RandomMove, RandomRotation)
 from pyg_mstgcn.data.transforms.temporal import (PadWindow, RandomChoose, RandomShift,
-                                                 UniformSample, ValidCropResize, resize_frames)
+                                                 SortedSample, UniformSample, ValidCropResize,
+                                                 resize_frames)
 
 __all__ = [
     'Transform', 'Compose', 'RandomChoose', 'RandomShift', 'PadWindow', 'Normalize',
-    'RandomMove', 'UniformSample', 'ValidCropResize', 'RandomRotation', 'TRANSFORMS',
+    'RandomMove', 'UniformSample', 'ValidCropResize', 'RandomRotation', 'MinMaxNormalize',
+    'SortedSample', 'PreNormalize', 'TRANSFORMS',
     'ALIASES', 'build_transform', 'build_transforms', 'feeder_transforms', 'valid_range',
     'resize_frames', 'as_generator', 'Valid', 'RngLike', 'TransformSpec',
 ]

@@ -8,9 +8,10 @@ from typing import Dict, Mapping, Sequence, Type, Union
 
 from pyg_mstgcn.data.transforms.base import (Compose, FunctionTransform, Transform,
                                              TransformSpec)
-from pyg_mstgcn.data.transforms.spatial import Normalize, RandomMove, RandomRotation
+from pyg_mstgcn.data.transforms.spatial import (MinMaxNormalize, Normalize, PreNormalize,
+                                                RandomMove, RandomRotation)
 from pyg_mstgcn.data.transforms.temporal import (PadWindow, RandomChoose, RandomShift,
-                                                 UniformSample, ValidCropResize)
+                                                 SortedSample, UniformSample, ValidCropResize)
 
 #: Name → transform class, the names used in configurations.
 TRANSFORMS: Dict[str, Type[Transform]] = {
@@ -22,11 +23,15 @@ TRANSFORMS: Dict[str, Type[Transform]] = {
     'uniform_sample': UniformSample,
     'valid_crop_resize': ValidCropResize,
     'random_rotation': RandomRotation,
+    'min_max_normalize': MinMaxNormalize,
+    'sorted_sample': SortedSample,
+    'pre_normalize': PreNormalize,
 }
 #: Other spellings (the original's function names, PYSKL's class names).
 ALIASES: Dict[str, str] = {
     'auto_pading': 'pad_window', 'auto_padding': 'pad_window', 'normalization': 'normalize',
     'random_rot': 'random_rotation', 'uniform_sample_frames': 'uniform_sample',
+    'pre_normalization': 'pre_normalize',
 }
 
 

@@ -1,13 +1,16 @@
 r"""Coordinate transforms: the steps that change the joints' coordinates of every frame and
-keep the frames and the valid range as they are."""
+keep the frames and the valid range as they are, except :class:`PreNormalize`, the
+preprocessing's normalisation, which keeps the valid frames only (or pads them as the
+preprocessing does)."""
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from pyg_mstgcn.data.transforms.base import Transform
+from pyg_mstgcn.preprocess.normalize import pre_normalize
 
 
 class Normalize(Transform):
@@ -221,3 +224,123 @@ class RandomRotation(Transform):
         rotation = self.matrix(rng)
         x[:d] = (rotation @ x[:d].reshape(d, -1)).reshape(x[:d].shape)
         return x, valid
+
+
+class MinMaxNormalize(Transform):
+    r"""Min-max scaling of each coordinate channel to ``[low, high]`` (CTR-GCN's NW-UCLA
+    feeder, which maps to ``[-1, 1]``).
+
+    For each of the first :obj:`channels` channels :math:`c`, with :math:`m_c` and
+    :math:`M_c` its minimum and maximum over the valid frames, the joints and the present
+    persons (those with a non-zero coordinate in the valid frames),
+
+    .. math::
+        x_c \mapsto low + (high - low) \frac{x_c - m_c}{M_c - m_c}.
+
+    Frames outside the valid range and absent persons stay zero; a channel with
+    :math:`M_c = m_c` is only shifted (to :obj:`low`). Scaling each axis on its own removes
+    any earlier translation and uniform scaling of the coordinates.
+
+    Args:
+        low (float, optional): The new minimum. (default: :obj:`-1.0`)
+        high (float, optional): The new maximum. (default: :obj:`1.0`)
+        channels (int, optional): The coordinate channels scaled (2 for 2D keypoints with a
+            score channel after them). (default: :obj:`3`)
+    """
+
+    def __init__(self, low: float = -1.0, high: float = 1.0, channels: int = 3) -> None:
+        self.low, self.high = float(low), float(high)
+        if not self.low < self.high:
+            raise ValueError(f'min_max_normalize: low must be below high (got low={low}, '
+                             f'high={high})')
+        if int(channels) != channels or channels < 1:
+            raise ValueError(f'min_max_normalize: channels must be a positive number of '
+                             f'coordinate channels (got {channels!r})')
+        self.channels = int(channels)
+
+    def apply(self, x, valid, rng):
+        C = x.shape[0]
+        if C < self.channels:
+            raise ValueError(f'min_max_normalize: channels={self.channels} but the sample has '
+                             f'C = {C}; set channels to its number of coordinate channels')
+        begin, end = valid
+        window = x[:, begin:end]                                  # [C, L, V, M] view
+        present = (window != 0).any(axis=(0, 1, 2))               # [M]
+        if end <= begin or not present.any():
+            return x, valid
+        values = window[:self.channels][..., present].astype(np.float64)
+        low = values.min(axis=(1, 2, 3), keepdims=True)
+        span = values.max(axis=(1, 2, 3), keepdims=True) - low
+        scale = np.where(span > 0, (self.high - self.low) / np.where(span > 0, span, 1), 1.0)
+        window[:self.channels, ..., present] = (values - low) * scale + self.low
+        return x, valid
+
+
+class PreNormalize(Transform):
+    r"""The original's ``pre_normalization`` as a step: pad, centre and rotate the valid
+    frames with :func:`pyg_mstgcn.preprocess.normalize.pre_normalize`, the very function
+    ``python -m preprocess`` applies to NTU RGB+D.
+
+    For data kept as recorded (the coordinates of a depth camera), so that the normalisation
+    can follow augmentation or be tried without preprocessing again. It needs 3-D
+    coordinates (:math:`C = 3`). The defaults are NTU RGB+D's joints (spine base to spine
+    middle onto +z, left to right shoulder onto +x, the spine middle at the origin); they
+    are the same body points in NW-UCLA's joint order (layout ``'nw-ucla'``). For another
+    layout give its joints. A second pass is not the identity in general: turning the
+    shoulders onto +x moves the spine off +z unless the two are perpendicular in the first
+    frame (then it changes the data by float rounding only).
+
+    Args:
+        zaxis ((int, int), optional): Joints ``(a, b)``: the vector from :obj:`a` to :obj:`b`
+            is turned onto +z. (default: :obj:`(0, 1)`)
+        xaxis ((int, int), optional): Joints ``(a, b)``: the vector from :obj:`b` to :obj:`a`
+            is then turned onto +x. (default: :obj:`(8, 4)`)
+        center_joint (int, optional): The joint of the first person moved to the origin.
+            (default: :obj:`1`)
+        num_frames (int, optional): :obj:`None` keeps the :math:`L` valid frames (the output
+            has :math:`L` frames). A number :math:`N \ge L` gives the fixed-length array of
+            the preprocessing: :math:`N` frames, the sequence repeated after the
+            :math:`L` valid ones. (default: :obj:`None`)
+    """
+
+    def __init__(self, zaxis: Sequence[int] = (0, 1), xaxis: Sequence[int] = (8, 4),
+                 center_joint: int = 1, num_frames: Optional[int] = None) -> None:
+        self.zaxis = self._pair(zaxis, 'zaxis')
+        self.xaxis = self._pair(xaxis, 'xaxis')
+        self.center_joint = int(center_joint)
+        if num_frames is not None and (int(num_frames) != num_frames or num_frames < 1):
+            raise ValueError(f'pre_normalize: num_frames must be a positive number of frames '
+                             f'or null (got {num_frames!r})')
+        self.num_frames = None if num_frames is None else int(num_frames)
+
+    @staticmethod
+    def _pair(joints: Sequence[int], what: str) -> Tuple[int, int]:
+        pair = tuple(int(j) for j in joints)
+        if len(pair) != 2:
+            raise ValueError(f'pre_normalize: {what} must be two joints (a, b) (got '
+                             f'{joints!r})')
+        return pair
+
+    def apply(self, x, valid, rng):
+        C, _, V, M = x.shape
+        if C != 3:
+            raise ValueError(f'pre_normalize: needs 3-D camera coordinates (x, y, z), C = 3 '
+                             f'(got C = {C}); it is for depth-camera skeletons such as NTU '
+                             f'RGB+D and NW-UCLA, not 2D keypoints')
+        joints = {'zaxis': self.zaxis, 'xaxis': self.xaxis, 'center_joint': (self.center_joint, )}
+        for what, given in joints.items():
+            if not all(0 <= j < V for j in given):
+                raise ValueError(f'pre_normalize: {what}={given if len(given) > 1 else given[0]} '
+                                 f'is not a joint of the sample (V = {V}); give the joints of '
+                                 f'its layout')
+        begin, end = valid
+        length = end - begin
+        if self.num_frames is not None and length > self.num_frames:
+            raise ValueError(f'pre_normalize: {length} valid frames do not fit in '
+                             f'num_frames={self.num_frames}; raise num_frames or use null')
+        if length <= 0:
+            T = self.num_frames or 0
+            return np.zeros((C, T, V, M), dtype=x.dtype), (0, 0)
+        out = pre_normalize(x[:, begin:end], self.zaxis, self.xaxis, self.center_joint,
+                            num_frames=self.num_frames)
+        return out, (0, length)

@@ -191,3 +191,44 @@ def resize_frames(x: np.ndarray, size: int) -> np.ndarray:
     weight = (position - lower).astype(x.dtype)[:, None, None]
     low = x[:, lower]
     return low + (x[:, upper] - low) * weight
+
+
+class SortedSample(Transform):
+    r"""Random frames in their order, or evenly spaced ones (CTR-GCN's NW-UCLA feeder).
+
+    Training draws :obj:`size` frames without replacement from the :math:`L` valid frames each
+    repeated 100 times, and sorts them (the feeder's ``random.sample(list(range(L)) * 100,
+    size)``, then ``sort()``): a short sequence repeats frames, a long one skips some, at
+    random. Test mode takes ``numpy.linspace(0, L - 1, size).astype(int)``. All :obj:`size`
+    output frames are valid.
+
+    Args:
+        size (int): The output length (the feeder's ``time_steps``, 52 for NW-UCLA).
+        test_mode (bool, optional): Deterministic: evenly spaced frames.
+            (default: :obj:`False`)
+    """
+
+    #: How often each valid frame is repeated in the population drawn from.
+    REPEATS = 100
+
+    def __init__(self, size: int, test_mode: bool = False) -> None:
+        self.size = check_size(size, 'sorted_sample')
+        self.test_mode = bool(test_mode)
+
+    def indices(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """The :obj:`size` sampled frame indices in ``[0, n)`` (``n > 0``), in order."""
+        if self.test_mode:
+            return np.linspace(0, n - 1, self.size).astype(np.int64)
+        population = n * self.REPEATS
+        if self.size > population:
+            raise ValueError(f'sorted_sample: cannot draw {self.size} frames from {n} valid '
+                             f'frames repeated {self.REPEATS} times; use a smaller size')
+        # position p of list(range(n)) * 100 holds frame p % n
+        return np.sort(rng.choice(population, self.size, replace=False) % n)
+
+    def apply(self, x, valid, rng):
+        begin, end = valid
+        if end <= begin:
+            C, _, V, M = x.shape
+            return np.zeros((C, self.size, V, M), dtype=x.dtype), (0, 0)
+        return x[:, begin + self.indices(end - begin, rng)], (0, self.size)
