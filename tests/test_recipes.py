@@ -19,8 +19,11 @@ RECIPES = config_names('train')
 
 def test_the_shipped_configurations_are_the_repository_folder():
     assert config_dir() == ROOT / 'configs'   # a checkout (editable install) reads configs/
-    assert len(RECIPES) == 22 and 'ntu60_xsub_joint' in RECIPES and '_base_' not in RECIPES
-    assert list_models() == ['amstgcn_kinetics', 'amstgcn_ntu60', 'mstgcn_ntu60']
+    assert len(RECIPES) == 42 and 'ntu60_xsub_joint' in RECIPES and '_base_' not in RECIPES
+    assert {f'nw_ucla_{stream}' for stream in ('joint', 'bone', 'joint_motion',
+                                               'bone_motion')} <= set(RECIPES)
+    assert list_models() == ['amstgcn_kinetics', 'amstgcn_ntu60', 'mstgcn_ntu120_2d',
+                             'mstgcn_ntu60', 'mstgcn_ntu60_2d', 'mstgcn_nw_ucla']
 
 
 @pytest.mark.parametrize('name', RECIPES)
