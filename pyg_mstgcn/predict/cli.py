@@ -28,6 +28,7 @@ CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.ckpt', '.tar') + tuple(EXPORTED_SUFFIXES
 EPILOG = """\
 inputs (--format, detected when left out):
   ntu        a raw NTU RGB+D .skeleton file
+  nw_ucla    an NW-UCLA JSON sample {"file_name", "skeletons": [T][20][3], "label"}
   kinetics   a Kinetics-Skeleton clip (st-gcn's JSON)
   openpose   a folder of OpenPose per-frame JSON (BODY_25 or COCO-18)
   coco       a JSON list of frames, each a list of people, each [[x, y, score], ...] (COCO-17

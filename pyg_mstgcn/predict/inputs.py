@@ -13,6 +13,8 @@ format          input
                 person a list of ``[x, y, score]`` per keypoint (COCO-17, or any pose layout
                 of :mod:`pyg_mstgcn.graph.mapping` by its number of keypoints) or an object
                 whose ``"keypoints"`` holds them (nested or flat ``x, y, score, ...``)
+``nw_ucla``     an NW-UCLA sample of CTR-GCN's release: JSON ``{"file_name", "skeletons":
+                [T][20][3], "label"}`` (Kinect v1, 3-D)
 ``pyskl``       a PYSKL / mmaction2 annotation pickle: every annotation, or ``--split``
 ``ctrgcn``      a CTR-GCN ``.npz`` (``NTU60_CS.npz``...): ``--split`` ``val`` (its
                 ``x_test``, the default) or ``train``
@@ -50,6 +52,7 @@ from pyg_mstgcn.predict.sequences import PREPROCESSED_FRAMES, PoseSequence
 from pyg_mstgcn.preprocess.errors import SampleError
 from pyg_mstgcn.preprocess.kinetics import NUM_PERSON_IN, count_frames, people_array, read_kinetics
 from pyg_mstgcn.preprocess.ntu import body_slots, read_skeleton
+from pyg_mstgcn.preprocess.nw_ucla import read_nw_ucla as read_nw_ucla_json
 
 
 @dataclass
@@ -75,6 +78,15 @@ def read_ntu(path: Path, options: ReadOptions) -> List[PoseSequence]:
         raise InputError(f'{path}: no body in any of its {sequence.num_frames} frames')
     return [PoseSequence(str(path), path.stem, body_slots(sequence), 'ntu',
                          sequence.num_frames, 'ntu-rgb+d')]
+
+
+def read_nw_ucla(path: Path, options: ReadOptions) -> List[PoseSequence]:
+    _require(options, 'nw-ucla', 'nw_ucla', path)
+    skeletons, _ = read_nw_ucla_json(path)                         # [T, 20, 3]
+    x = np.asarray(skeletons, dtype=np.float32).transpose(2, 0, 1)[..., None]
+    # the coordinates as python -m preprocess nw_ucla stores them: the recipe's transforms
+    # normalise them
+    return [PoseSequence(str(path), path.stem, x, 'prepared', x.shape[1], 'nw-ucla')]
 
 
 # ------------------------------------------------------------------------------------------
@@ -281,9 +293,10 @@ FORMATS: Dict[str, Reader] = {
     'openpose': read_openpose,
     'coco': read_pose_list,
     'pyskl': read_pyskl,
-    'ctrgcn': read_ctrgcn,
     'npy': read_npy,
     'arrays': read_arrays,
+    'ctrgcn': read_ctrgcn,
+    'nw_ucla': read_nw_ucla,
 }
 
 
@@ -293,6 +306,7 @@ FORMAT_ALIASES: Dict[str, str] = {
     'coco17': 'coco', 'coco-17': 'coco', 'json': 'coco', 'mmaction': 'pyskl',
     'mmaction2': 'pyskl', 'pickle': 'pyskl', 'pkl': 'pyskl', 'array': 'npy', 'numpy': 'npy',
     'dataset': 'arrays', 'folder': 'arrays', 'npz': 'ctrgcn', 'ctr-gcn': 'ctrgcn',
+    'nw-ucla': 'nw_ucla', 'ucla': 'nw_ucla',
 }
 
 
@@ -330,6 +344,8 @@ def _json_kind(path: Path) -> str:
         head = f.read(4096).lstrip()
     if head.startswith(b'['):
         return 'coco'
+    if b'"skeletons"' in head:
+        return 'nw_ucla'
     return 'openpose-frame' if b'"people"' in head else 'kinetics'
 
 

@@ -24,7 +24,7 @@ from torch_geometric.data import Batch
 from pyg_mstgcn.data import SkeletonDataset, to_dense
 from pyg_mstgcn.data.classes import class_names as read_names
 from pyg_mstgcn.data.skeleton import check_sequence_shape
-from pyg_mstgcn.data.transforms import Normalize
+from pyg_mstgcn.data.transforms import Normalize, PreNormalize, build_transforms
 from pyg_mstgcn.errors import InputError
 from pyg_mstgcn.export.exporting import DEFAULT_FRAMES, FORMATS as EXPORT_FORMATS
 from pyg_mstgcn.graph import get_layout
@@ -125,6 +125,15 @@ class Recognizer:
         first = members[0].model
         self.layout, self.num_classes = first.layout.name, first.num_classes
         self.num_person, self.in_channels = first.num_person, first.in_channels
+        # raw NTU bodies are pre-normalised here, unless the checkpoints' transforms do it
+        # (trained on raw 3-D pickles): the step is not idempotent, so never twice
+        own = [any(isinstance(t, PreNormalize) for t in build_transforms(m.transforms))
+               for m in members]
+        if any(own) and not all(own):
+            raise InputError('some checkpoints pre-normalise raw 3-D input in their '
+                             'transforms (pre_normalize) and others expect it pre-normalised; '
+                             'predict with them separately and fuse the score files')
+        self.ntu_pre_normalized = not any(own)
 
     @classmethod
     def from_checkpoint(cls, path: Union[PathLike, Sequence[PathLike]],
@@ -220,7 +229,8 @@ class Recognizer:
             where = f'{sequence.input}' + (f' ({sequence.sample})' if sequence.sample !=
                                             Path(sequence.input).stem else '')
             for start, end in windows(sequence.num_frames, window, stride, where):
-                item = (sequence, start, end) + finish(sequence, start, end)
+                item = (sequence, start, end) + finish(sequence, start, end,
+                                                         self.ntu_pre_normalized)
                 if pending and item[3].shape != pending[0][3].shape:  # a batch: one shape
                     yield from self._run(pending, top_k)
                     pending = []
@@ -323,7 +333,8 @@ class OnlineRecognizer:
             return None
         start, end = self.count - self.window, self.count
         sequence = self._sequence(list(self.frames), start)
-        logits = self.recognizer.logits([finish(sequence)])[0]
+        logits = self.recognizer.logits(
+            [finish(sequence, pre_normalized=self.recognizer.ntu_pre_normalized)])[0]
         return self.recognizer.prediction(logits, '<stream>', 'stream', start, end,
                                           self.top_k)
 

@@ -56,14 +56,18 @@ class PoseSequence:
     layout: str
 
 
-def finish(sequence: PoseSequence, start: int = 0, end: Optional[int] = None
-           ) -> Tuple[np.ndarray, int]:
+def finish(sequence: PoseSequence, start: int = 0, end: Optional[int] = None,
+           pre_normalized: bool = True) -> Tuple[np.ndarray, int]:
     """The frames ``[start, end)`` of :obj:`sequence` (all of them by default) as the
     dataset's preprocessing leaves a sample: ``([C, T, V, M] float32, valid frames)``, the
-    valid frames counted as the preprocessing's ``{split}_num_frames.npy`` counts them."""
+    valid frames counted as the preprocessing's ``{split}_num_frames.npy`` counts them.
+    :obj:`pre_normalized` ``False`` leaves raw NTU bodies as they are (the camera coordinates
+    of a 3-D annotation pickle, for a model whose transforms pre-normalise them)."""
     end = sequence.num_frames if end is None else end
     if sequence.stage == 'ntu':
         bodies = select_bodies(sequence.data[:, start:end], NUM_PERSONS)
+        if not pre_normalized:
+            return bodies.astype(np.float32), end - start
         length = max(PREPROCESSED_FRAMES, end - start)
         return (pre_normalize(bodies.astype(np.float32), num_frames=length),
                 int(num_valid_frames(bodies)))

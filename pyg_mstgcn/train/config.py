@@ -25,7 +25,7 @@ from pyg_mstgcn.checks import (BOOL, MAPPING, NON_NEGATIVE, NON_NEGATIVE_INT, NU
 from pyg_mstgcn.config_files import (ConfigError, find_config, load_recipe, merge,
                                      read_numbers, set_model, source_of)
 from pyg_mstgcn.data.transforms import build_transforms
-from pyg_mstgcn.data.classes import class_names
+from pyg_mstgcn.data.classes import CLASS_LISTS, class_names
 from pyg_mstgcn.data.streams import STREAMS
 from pyg_mstgcn.graph.layout import ALIASES as LAYOUT_ALIASES
 from pyg_mstgcn.graph.layout import LAYOUTS
@@ -93,7 +93,7 @@ OPTIONS: Dict[str, Dict[str, Option]] = {
                               '(lowered to the CPU count)', NON_NEGATIVE_INT),
         'debug': Option(False, 'use the first 100 samples of each split only', BOOL),
         'class_names': Option(None, 'the names of the classes, kept in the checkpoints: a '
-                              'shipped list (ntu60, ntu120, kinetics400) or a file, one name '
+                              f'shipped list ({", ".join(CLASS_LISTS)}) or a file, one name '
                               'per line; null: the data folder\'s class_names.txt, if any',
                               NULL | TEXT),
     },
