@@ -16,7 +16,9 @@ import torch
 
 from conftest import run_preprocess, shared_path
 from test_preprocess_ntu import ref_read_xyz
-from pyg_mstgcn.data import CTRGCNDataset, PoseAnnotationDataset, to_dense
+from pyg_mstgcn.data import (CTRGCNDataset, PoseAnnotationDataset, SkeletonArrayDataset,
+                             to_dense)
+from pyg_mstgcn.errors import InputError
 from pyg_mstgcn.io import load_split
 from pyg_mstgcn.train.checkpoint import read_weights
 from pyg_mstgcn.train.data import SeededSamples
@@ -118,6 +120,11 @@ def test_ctrgcn_file_errors_name_the_problem(tmp_path, raw_ntu):
         CTRGCNDataset(path, 'xsub_val')
     with pytest.raises(ValueError, match='150 values per frame.*18 joints'):
         CTRGCNDataset(path, layout='openpose')
+    # the readers of the other formats say what the file is (no bare UnpicklingError)
+    with pytest.raises(ValueError, match=r'is a NumPy archive \(.npz\).*CTRGCNDataset'):
+        SkeletonArrayDataset(path)
+    with pytest.raises(InputError, match=r'is a NumPy archive \(.npz\), not a Python pickle'):
+        PoseAnnotationDataset(path, None, 'ntu-rgb+d')
     other = tmp_path / 'other.npz'
     np.savez(other, a=np.zeros(3))
     with pytest.raises(ValueError, match='not a CTR-GCN .npz'):

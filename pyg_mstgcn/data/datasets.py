@@ -226,6 +226,14 @@ class SkeletonArrayDataset(SkeletonDataset):
                              'files (data_path=..., label_path=...)')
         if root is not None:
             root = Path(root)
+            if root.is_file():   # name what the file is, and what reads it
+                kind = file_kind(root)
+                reader = {'a NumPy archive (.npz)': ' (a CTR-GCN .npz? read it with '
+                                                    'CTRGCNDataset, data.format=ctrgcn)',
+                          'a Python pickle': ' (an annotation pickle? read it with '
+                                             'PoseAnnotationDataset, data.format=pyskl)'}
+                raise ValueError(f'{root} is {kind}, not a folder of preprocessed arrays'
+                                 f'{reader.get(kind, "")}')
             if not root.is_dir():
                 raise FileNotFoundError(
                     f'{root} is not a folder of preprocessed arrays (it should hold '
