@@ -1,18 +1,21 @@
-"""Checkpoints: atomic writes, RNG states, and weights of any of our formats, loaded into a
-model with a one-line account of what does not fit."""
+"""Checkpoints: atomic writes that keep the previous file, RNG states, and weights of any of
+our formats, loaded into a model with a one-line account of what does not fit."""
 from __future__ import annotations
 
+import os
 import random
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
 from pyg_mstgcn.errors import InputError, listed
-from pyg_mstgcn.io import load_torch
+from pyg_mstgcn.io import load_torch, save_atomic
+from pyg_mstgcn.io.atomic import atomic_write, temporary_path
 
 if TYPE_CHECKING:
     from pyg_mstgcn.models import MSTGCN
@@ -53,6 +56,66 @@ def load_checkpoint(path: PathLike) -> Dict[str, Any]:
         return dict(load_torch(path, 'a checkpoint or a state dict', weights_only=False))
     except (FileNotFoundError, InputError) as e:
         raise WeightsError(str(e)) from None
+
+
+def previous_of(path: PathLike) -> Path:
+    """Where :func:`save_keeping_previous` keeps the file it replaces: ``last.prev.pt`` for
+    ``last.pt``."""
+    path = Path(path)
+    return path.with_name(f'{path.stem}.prev{path.suffix}')
+
+
+def _duplicate(source: Path, target: Path) -> None:
+    """Makes :obj:`target` a complete copy of :obj:`source` in one rename: a hard link (no
+    bytes copied) under a temporary name, or, where the file system has no links, a copy."""
+    tmp = temporary_path(target)
+    tmp.unlink(missing_ok=True)   # a stale link left by a crash: a copy would write through it
+    try:
+        os.link(source, tmp)
+    except OSError:
+        with open(source, 'rb') as src, atomic_write(tmp) as dst:
+            shutil.copyfileobj(src, dst)
+    os.replace(tmp, target)
+
+
+def save_keeping_previous(obj: Any, path: PathLike) -> None:
+    """:func:`~pyg_mstgcn.io.save_atomic` to :obj:`path`, keeping the file it replaces as
+    :func:`previous_of` it. The old file gets its second name before the new one is written
+    and renamed over :obj:`path`: a crash at any moment leaves both names complete."""
+    path = Path(path)
+    if path.is_file():
+        _duplicate(path, previous_of(path))
+    save_atomic(obj, path)
+
+
+def checkpoint_problem(path: PathLike, keys: Sequence[str]) -> Optional[str]:
+    """Why :obj:`path` is no checkpoint holding :obj:`keys` (missing, unreadable, or lacking
+    some), in words that name the file; :obj:`None` when it is one."""
+    try:
+        content = load_checkpoint(path)
+    except WeightsError as e:
+        return str(e)
+    missing = [k for k in keys if k not in content]
+    return f'{path} lacks {listed(missing, 3)}' if missing else None
+
+
+def recover_last(path: PathLike, keys: Sequence[str]) -> Optional[str]:
+    """Makes :obj:`path` a usable checkpoint (see :func:`checkpoint_problem`) to resume from:
+    when it is not, and :func:`previous_of` it is, the previous one is put in its place (the
+    bad file is lost; the next save then keeps a good previous one). Returns a one-line note
+    of the fallback, :obj:`None` when :obj:`path` was fine; a :class:`WeightsError` naming
+    both files when neither is usable."""
+    path = Path(path)
+    problem = checkpoint_problem(path, keys)
+    if problem is None:
+        return None
+    previous = previous_of(path)
+    fallback = checkpoint_problem(previous, keys)
+    if fallback is not None:
+        raise WeightsError(f'no checkpoint to resume from: {problem}; and {fallback}')
+    _duplicate(previous, path)
+    return (f'warning: {problem}; resuming from {previous} (after epoch '
+            f'{load_checkpoint(path)["epoch"]}) instead, now also {path}')
 
 
 @dataclass

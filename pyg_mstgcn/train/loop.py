@@ -1,8 +1,9 @@
 """The training loop (single process, or one process per device under ``torchrun``), as
 timm's ``train.py``: :func:`train` sets up and runs the epochs, :func:`train_one_epoch` runs
 one, validation is :func:`~pyg_mstgcn.train.evaluation.evaluate`, and checkpoints are written
-by :func:`save_checkpoint` after every epoch. A fine-tuning run starts from other weights and
-keeps parameters fixed as :mod:`~pyg_mstgcn.train.finetune` says."""
+by :func:`save_checkpoint` after every epoch (the one before kept as ``last.prev.pt``). A
+fine-tuning run starts from other weights and keeps parameters fixed as
+:mod:`~pyg_mstgcn.train.finetune` says."""
 from __future__ import annotations
 
 import logging
@@ -22,7 +23,8 @@ from pyg_mstgcn.config_files import ConfigError, source_of
 from pyg_mstgcn.io import save_atomic, write_text_atomic
 from pyg_mstgcn.train import distributed as dist_utils
 from pyg_mstgcn.train.checkpoint import (WeightsError, load_checkpoint, load_weights,
-                                         rng_state, set_rng_state)
+                                         recover_last, rng_state, save_keeping_previous,
+                                         set_rng_state)
 from pyg_mstgcn.train.config import dump, learning_rate
 from pyg_mstgcn.train.data import (SeededSamples, build_dataset, make_loader, prepare_data,
                                    worker_count)
@@ -66,7 +68,7 @@ class TrainState:
     epoch: int = 0
     best_top1: float = -1.0
     best_epoch: int = -1
-    history: List[Dict[str, Any]] = field(default_factory=list)
+    history: List[Dict[str, Any]] = field(default_factory=list)   # one record an epoch
     class_names: Optional[List[str]] = None   # recorded in the checkpoints
 
 
@@ -78,17 +80,33 @@ def _weights(state: TrainState, config: Mapping[str, Any]) -> Dict[str, Any]:
             'config': {k: v for k, v in config.items() if k != '_sources'}}
 
 
+#: What ``last.pt`` holds besides :func:`_weights`; a file without it cannot continue a run.
+RESUME_KEYS = ('optimizer', 'scheduler', 'scaler', 'best_top1', 'best_epoch', 'rng')
+
+
 def save_checkpoint(state: TrainState, config: Mapping[str, Any], run_dir: Path) -> None:
-    """``last.pt``: everything :func:`restore_checkpoint` needs to continue exactly."""
-    save_atomic({**_weights(state, config), 'optimizer': state.optimizer.state_dict(),
-                 'scheduler': state.scheduler.state_dict(), 'scaler': state.scaler.state_dict(),
-                 'best_top1': state.best_top1, 'best_epoch': state.best_epoch,
-                 'history': state.history, 'rng': rng_state()}, run_dir / 'last.pt')
+    """``last.pt``: everything :func:`restore_checkpoint` needs to continue exactly; the one it
+    replaces stays as ``last.prev.pt`` (the fallback of :func:`resume_point`)."""
+    save_keeping_previous(
+        {**_weights(state, config), 'optimizer': state.optimizer.state_dict(),
+         'scheduler': state.scheduler.state_dict(), 'scaler': state.scaler.state_dict(),
+         'best_top1': state.best_top1, 'best_epoch': state.best_epoch,
+         'history': state.history, 'rng': rng_state()}, run_dir / 'last.pt')
 
 
 def save_best(state: TrainState, config: Mapping[str, Any], run_dir: Path) -> None:
     """``best.pt``: the weights of the best validation top-1 so far."""
     save_atomic({**_weights(state, config), 'top1': state.best_top1}, run_dir / 'best.pt')
+
+
+def resume_point(run_dir: Path, info: dist_utils.DistInfo) -> Optional[str]:
+    """Makes ``run_dir/last.pt`` a checkpoint that :func:`restore_checkpoint` can read (rank
+    0 puts ``last.prev.pt`` in the place of a damaged or missing one; see
+    :func:`~pyg_mstgcn.train.checkpoint.recover_last`); returns the note to log, if any."""
+    note = recover_last(run_dir / 'last.pt', ('state_dict', 'epoch') + RESUME_KEYS) \
+        if info.is_main else None
+    dist_utils.barrier(info)   # the other processes read last.pt once it is whole
+    return note
 
 
 def restore_checkpoint(state: TrainState, path: Path) -> None:
@@ -98,7 +116,10 @@ def restore_checkpoint(state: TrainState, path: Path) -> None:
     state.scheduler.load_state_dict(ckpt['scheduler'])
     state.scaler.load_state_dict(ckpt['scaler'])
     state.epoch, state.best_top1 = ckpt['epoch'], ckpt['best_top1']
-    state.best_epoch, state.history = ckpt['best_epoch'], ckpt.get('history', [])
+    # the records of older checkpoints also hold each step's loss: not carried on
+    state.best_epoch = ckpt['best_epoch']
+    state.history = [{k: v for k, v in r.items() if k != 'step_losses'}
+                     for r in ckpt.get('history', [])]
     set_rng_state(ckpt['rng'])
 
 
@@ -185,6 +206,16 @@ def _log_epoch(writer: Optional[SummaryWriter], record: Mapping[str, Any]) -> No
     writer.flush()
 
 
+def _log_steps(epoch: int, losses: List[float]) -> None:
+    """Each step's loss, to ``log.txt`` only: one line an epoch (the console has the mean;
+    the checkpoint keeps per-epoch records only, so that it does not grow with the steps)."""
+    record = log.makeRecord(log.name, logging.INFO, __file__, 0, f'epoch {epoch} step losses: '
+                            + ' '.join(f'{x:.6g}' for x in losses), None, None)
+    for handler in log.handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
 def _next_steps(run_dir: Path) -> List[str]:
     """What a user does with a finished run."""
     return [
@@ -233,6 +264,7 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
     val_set = build_dataset(config, data_cfg['val_split'], train=False)
     for dataset in (train_set, val_set):
         check_data_fits(model, dataset, config)
+    recovered = resume_point(resume, info) if resume is not None else None
     start = start_of(model, config, resume)
     frozen = freeze(model, tcfg['freeze'],
                     source_of('train.freeze', config.get('_sources', {})))
@@ -254,6 +286,8 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
             write_text_atomic(run_dir / 'config.yaml', dump(config))
         setup_logging(run_dir, info)
         log.info(f'run folder: {run_dir}')
+        if recovered:
+            log.warning(recovered)
         log.info(f'device: {device}' + (f' x {info.world_size} processes' if info.enabled
                                          else ''))
         repeat = f' (x{data_cfg["repeat"]} per epoch)' if data_cfg['repeat'] > 1 else ''
@@ -310,7 +344,7 @@ def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters
         samples_seen += stats['samples']
         train_time += stats['epoch_time']
         record = {'epoch': state.epoch, 'lr': optimizer.param_groups[0]['lr'],
-                  **{k: v for k, v in stats.items() if k != 'samples'}}
+                  **{k: v for k, v in stats.items() if k not in ('samples', 'step_losses')}}
         line = (f"epoch {state.epoch}/{epochs}  loss {stats['train_loss']:.4f}  train top1 "
                 f"{100 * stats['train_top1']:.1f}%  lr {record['lr']:.4g}  "
                 f"{stats['epoch_time']:.1f}s")
@@ -333,6 +367,7 @@ def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters
         state.history.append(record)
         if info.is_main:
             _log_epoch(writer, record)
+            _log_steps(state.epoch, stats['step_losses'])
             save_checkpoint(state, config, run_dir)
         log.info(line)
 
