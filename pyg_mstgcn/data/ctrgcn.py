@@ -124,6 +124,7 @@ class CTRGCNDataset(SkeletonDataset):
         if debug:
             self.labels = self.labels[:DEBUG_SAMPLES]
         self.sample_names = [f'{split}_{i}' for i in range(len(self.labels))]
+        self._check_opened(str(self.path))
         self._fit_normalizers()
 
     def _load(self) -> np.ndarray:

@@ -92,7 +92,8 @@ class SkeletonDataset(torch.utils.data.Dataset):
         raise NotImplementedError
 
     def fit_chunks(self) -> Iterator[np.ndarray]:
-        r"""The joint data in chunks ``[n, C, T, V, M]``, to fit normalisation on."""
+        r"""The joint data in chunks ``[n, C, T, V, M]``, in sample order, to fit normalisation
+        on or to check every sample (``--check-data``)."""
         raise NotImplementedError
 
     # -- shared ----------------------------------------------------------------------------
@@ -104,6 +105,25 @@ class SkeletonDataset(torch.utils.data.Dataset):
         if not 0 <= i < n:
             raise IndexError(f'sample {index} is out of range for {n} samples')
         return i
+
+    def _check_opened(self, where: str) -> None:
+        """Cheap checks of a dataset as it opens (:obj:`where` names its data): no negative
+        label, and no NaN or inf in the :attr:`spot_check` samples strided over it (reading
+        every sample of a 10 GB split is ``--check-data``'s job, not start-up's)."""
+        negative = [i for i, label in enumerate(self.labels) if label < 0]
+        if negative:
+            raise ValueError(f'{where}: {len(negative)} samples have negative labels, first '
+                             f"'{self.raw(negative[0])[3]}' (label "
+                             f'{self.labels[negative[0]]}); labels are 0-based class indices')
+        n = len(self)
+        if not self.spot_check or not n:
+            return
+        for i in np.unique(np.linspace(0, n - 1, min(n, self.spot_check)).round().astype(int)):
+            x, _, _, name = self.raw(int(i))
+            if not np.isfinite(x).all():
+                raise ValueError(f"{where}: sample '{name}' (index {i}) has NaN or infinite "
+                                 f'values; list every bad sample with `python -m '
+                                 f'pyg_mstgcn.train --check-data` and the same -c/--set')
 
     def _fit_normalizers(self) -> None:
         """Fits every unfitted :class:`Normalize` of the pipeline on the stored data (its
@@ -156,6 +176,10 @@ class SkeletonDataset(torch.utils.data.Dataset):
         return max(self.labels) + 1 if len(self.labels) else 0
 
     labels: List[int]
+    sample_names: List[str]
+    #: Samples whose values are checked for NaN and inf as the dataset opens, strided over it
+    #: (0: none; ``--check-data`` sets 0, to read them all and report instead).
+    spot_check: int = 64
     #: Values per joint and frame, :math:`C`, and persons per sample, :math:`M`.
     num_channels: int
     num_person: int
@@ -279,6 +303,7 @@ class SkeletonArrayDataset(SkeletonDataset):
             self.labels = self.labels[:DEBUG_SAMPLES]
             if self.num_frames is not None:
                 self.num_frames = self.num_frames[:DEBUG_SAMPLES]
+        self._check_opened(str(self.data_path))
         self._fit_normalizers()
 
     def _load_data(self, truncate: bool = True) -> np.ndarray:

@@ -147,6 +147,7 @@ class PoseAnnotationDataset(SkeletonDataset):
         self.labels: List[int] = [int(a['label']) for a in self.annotations]
         self.sample_names: List[str] = [str(a.get('frame_dir', i))
                                         for i, a in enumerate(self.annotations)]
+        self._check_opened(str(self.pickle_path))
         self._fit_normalizers()
 
     def _select(self, splits: Optional[Mapping[str, Sequence[str]]],

@@ -21,13 +21,15 @@ examples:
   python -m pyg_mstgcn.train --resume runs/ntu60_xsub_joint   # continue a run
   python -m pyg_mstgcn.train --phase test -c runs/X/config.yaml --weights runs/X/best.pt
   torchrun --nproc_per_node=4 -m pyg_mstgcn.train -c ntu60_xsub_bone
+  python -m pyg_mstgcn.train -c ntu60_xsub_joint --set data.root=DIR --check-data
 
 outputs (training): RUN/config.yaml (the resolved configuration), log.txt, TensorBoard
   events, last.pt (every epoch), best.pt, results.json; RUN is output.dir/output.name.
 outputs (--phase test), in a folder of their own, RUN-test-DATE-TIME: metrics.json,
   per_class.csv, confusion.csv, confusion.png, per_class_accuracy.png, scores.pkl (sample
   name -> logits, for python -m pyg_mstgcn.ensemble), labels.pkl.
-exit status: 0 done, 2 bad input (one line on stderr), 3 the loss became NaN or infinite.
+exit status: 0 done, 2 bad input (one line on stderr), 3 the loss became NaN or infinite;
+  --check-data: 0 no problem found, 1 problems found (listed on stdout).
 
 distributed: under torchrun, data.batch_size is the global batch (divisible by the number of
   processes); NCCL on CUDA, gloo on CPU; batch norm over the global batch; each step sees
@@ -54,6 +56,12 @@ def parser() -> argparse.ArgumentParser:
                    help="continue a run from RUN_DIR/last.pt with RUN_DIR/config.yaml (no -c "
                         "needed; --set overrides it and is logged). Without a value: the run "
                         "of -c's output.name, or its newest run")
+    p.add_argument('--check-data', action='store_true',
+                   help='read every sample of the training and validation splits and report '
+                        'NaN/inf or all-zero samples, labels outside the classes and duplicate '
+                        'names, then exit (no run folder)')
+    p.add_argument('--out', default=None, metavar='FILE',
+                   help='--check-data: also write the report as JSON to FILE')
     p.add_argument('--print-config', action='store_true',
                    help='print the resolved configuration and exit')
     p.add_argument('--list-configs', action='store_true',
@@ -109,6 +117,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         elif args.weights is not None:
             raise ConfigError('--weights is for --phase test; to continue training use '
                               '--resume RUN_DIR')
+        if args.check_data and (args.phase == 'test' or args.weights is not None):
+            raise ConfigError('--check-data checks the data of a configuration; drop '
+                              '--phase test and --weights')
+        if args.out is not None and not args.check_data:
+            raise ConfigError('--out is for --check-data (the JSON report)')
         if args.weights is not None and not Path(args.weights).is_file():
             raise ConfigError(f'--weights {args.weights}: no such file')
         run_dir, changes = None, []
@@ -119,6 +132,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.print_config:
             print(dump(config), end='')
             return 0
+        if args.check_data:
+            from pyg_mstgcn.train.check_data import check_data
+            return check_data(config, args.out)
         for key, before, after in changes:
             print(f'override on resume: {key} {before!r} -> {after!r}')
         if args.phase == 'test':
