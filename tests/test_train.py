@@ -3,6 +3,7 @@ synthetic dataset with configs/train/tiny.yaml."""
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import time
@@ -115,6 +116,21 @@ def test_nan_loss_stops_and_keeps_checkpoint(data_dir, tmp_path):
     assert ckpt['epoch'] == 1
     assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values()
                if v.is_floating_point())
+
+
+def test_nan_stop_when_the_loss_is_read_every_few_steps(data_dir, tmp_path):
+    """train.check_interval (CUDA's default 20: no host synchronisation per step) still stops
+    on the first non-finite step, naming it, the checkpoint the last good one."""
+    messages = {}
+    for interval in (1, 3):
+        proc = run_cli(cli_args(data_dir, tmp_path, f'nan{interval}', 'schedule.steps=[1]',
+                                'schedule.gamma=1e31', 'schedule.warmup_epochs=0',
+                                f'train.check_interval={interval}'))
+        assert proc.returncode == 3, proc.stderr
+        messages[interval] = re.search(r'at epoch \d+, iteration \d+', proc.stderr).group()
+        ckpt = torch.load(tmp_path / f'nan{interval}' / 'last.pt', weights_only=False)
+        assert ckpt['epoch'] == 1
+    assert messages[1] == messages[3]
 
 
 def test_test_phase_outputs(trained, data_dir, tmp_path):

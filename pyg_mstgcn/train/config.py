@@ -125,6 +125,10 @@ OPTIONS: Dict[str, Dict[str, Option]] = {
         'label_smoothing': Option(0.0, 'label smoothing of the loss', interval(0, 1, False)),
         'eval_interval': Option(1, 'validate every N epochs (and after the last)',
                                 POSITIVE_INT),
+        'check_interval': Option(None, 'read the loss from the device (the non-finite '
+                                 'stop, the progress bar) every N steps, not after each '
+                                 'step (a host synchronisation); null: every step on the '
+                                 'CPU, every 20 on CUDA', NULL | POSITIVE_INT),
         'deterministic': Option(True, 'torch.use_deterministic_algorithms', BOOL),
         'threads': Option(None, 'torch.set_num_threads, or null to keep the default',
                           NULL | POSITIVE_INT),

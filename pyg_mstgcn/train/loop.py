@@ -130,17 +130,26 @@ def _checkpoint_epoch(path: Path) -> Any:
         return '?'
 
 
+#: Steps between reads of the loss on CUDA when ``train.check_interval`` is null.
+CUDA_CHECK_INTERVAL = 20
+
+
 def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: torch.device,
                     amp: Optional[str], config: Mapping[str, Any],
                     info: dist_utils.DistInfo, run_dir: Path) -> Dict[str, Any]:
     """One epoch over :obj:`loader`; returns the global loss, top-1, step losses and time. A
-    non-finite loss (on any process) raises :class:`NonFiniteLoss` before the step."""
+    non-finite loss (on any process) raises :class:`NonFiniteLoss`: before its step when the
+    loss is read every step (the CPU's default), else at the next read
+    (``train.check_interval``)."""
     tcfg = config['train']
     epochs = tcfg['epochs']
+    # reading the device waits for it: on CUDA the loss is read every few steps only
+    interval = tcfg['check_interval'] or (1 if device.type == 'cpu' else CUDA_CHECK_INTERVAL)
     train_mode(net)
     start = time.perf_counter()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
+    first_bad = torch.full((), -1, dtype=torch.int64, device=device)  # a non-finite step
     count, step_losses = 0, []
     bar = tqdm(loader, desc=f'epoch {state.epoch + 1}/{epochs}', leave=False,
                disable=not info.is_main, mininterval=1.0, file=sys.stderr)
@@ -155,16 +164,9 @@ def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: tor
             flag = finite.float()
             torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
             finite = flag > 0
-        if not bool(finite):
-            where = run_dir / 'last.pt'
-            kept = (f'the last good checkpoint is {where} (after epoch '
-                    f'{_checkpoint_epoch(where)})' if where.exists()
-                    else 'no checkpoint was written yet')
-            raise NonFiniteLoss(
-                f'the training loss is {loss.item()} at epoch {state.epoch + 1}, iteration '
-                f'{it + 1} (lr {state.optimizer.param_groups[0]["lr"]:.3g}); stopping. {kept}. '
-                f'Lower optim.lr, add warm-up (schedule.warmup_epochs) or set '
-                f'train.clip_grad_norm')
+        first_bad = torch.where(~finite & (first_bad < 0), it, first_bad)
+        if (it + 1) % interval == 0 and int(first_bad) >= 0:
+            _stop(state, run_dir, int(first_bad), it, loss)
         state.optimizer.zero_grad(set_to_none=True)
         state.scaler.scale(loss).backward()
         if tcfg['clip_grad_norm']:
@@ -178,8 +180,10 @@ def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: tor
         step_losses.append(loss.detach())
         correct += (logits.detach().argmax(1) == batch.y).sum()
         count += n
-        if it % 10 == 0:
+        if it % max(10, interval) == 0:
             bar.set_postfix(loss=f'{loss.item():.3f}')
+    if int(first_bad) >= 0:   # in the last steps, after the last check
+        _stop(state, run_dir, int(first_bad), it, loss)
     seconds = time.perf_counter() - start
     # over the global batch: the sums of every process, each step's loss the mean of the
     # processes' losses (their shares are equal)
@@ -193,6 +197,21 @@ def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: tor
     return {'train_loss': totals[0].item() / max(count, 1),
             'train_top1': totals[1].item() / max(count, 1), 'samples': count,
             'step_losses': steps.tolist(), 'epoch_time': seconds}
+
+
+def _stop(state: TrainState, run_dir: Path, bad: int, it: int, loss: torch.Tensor) -> None:
+    """Raises :class:`NonFiniteLoss` for the non-finite loss of iteration :obj:`bad` (found
+    at iteration :obj:`it`: on the CPU the same, before its step; on CUDA up to
+    ``train.check_interval`` steps later, the checkpoint on disk being still the last good
+    one)."""
+    where = run_dir / 'last.pt'
+    kept = (f'the last good checkpoint is {where} (after epoch {_checkpoint_epoch(where)})'
+            if where.exists() else 'no checkpoint was written yet')
+    value = f'{loss.item()}' if bad == it else 'not finite'
+    raise NonFiniteLoss(
+        f'the training loss is {value} at epoch {state.epoch + 1}, iteration {bad + 1} (lr '
+        f'{state.optimizer.param_groups[0]["lr"]:.3g}); stopping. {kept}. Lower optim.lr, add '
+        f'warm-up (schedule.warmup_epochs) or set train.clip_grad_norm')
 
 
 def _log_epoch(writer: Optional[SummaryWriter], record: Mapping[str, Any]) -> None:
