@@ -21,6 +21,8 @@ examples:
   python -m pyg_mstgcn.train --resume runs/ntu60_xsub_joint   # continue a run
   python -m pyg_mstgcn.train --phase test -c runs/X/config.yaml --weights runs/X/best.pt
   torchrun --nproc_per_node=4 -m pyg_mstgcn.train -c ntu60_xsub_bone
+  torchrun --nproc_per_node=4 -m pyg_mstgcn.train --phase test -c runs/X/config.yaml \
+      --weights runs/X/best.pt                                  # evaluation in 4 processes
   python -m pyg_mstgcn.train -c ntu60_xsub_joint --set data.root=DIR --check-data
 
 outputs (training): RUN/config.yaml (the resolved configuration), log.txt, TensorBoard

@@ -121,10 +121,24 @@ def write_test_outputs(run_dir: Path, metrics: Mapping[str, Any], logits: np.nda
 def test(config: Dict[str, Any], weights: str) -> Dict[str, Any]:
     """Evaluates :obj:`weights` on the validation split, into a folder of its own
     (``{output.name or recipe}-test-{date-time}``): metrics, confusion (CSV, PNG),
-    per-class accuracy, ``scores.pkl`` (sample name -> logits) and ``labels.pkl``."""
+    per-class accuracy, ``scores.pkl`` (sample name -> logits) and ``labels.pkl``.
+
+    Under ``torchrun`` the processes evaluate disjoint shares of the samples and rank 0
+    writes the outputs of all of them (the same as one process would) and returns the
+    summary; the other processes write nothing and return the metrics."""
     device = select_device(config['train']['device'])
-    info = dist_utils.DistInfo()
+    info = dist_utils.init(device.type)
+    if info.enabled and device.type == 'cuda':
+        device = torch.device('cuda', info.local_rank)
     setup_logging(None, info)
+    try:
+        return _test(config, weights, device, info)
+    finally:
+        dist_utils.cleanup()
+
+
+def _test(config: Dict[str, Any], weights: str, device: torch.device,
+          info: dist_utils.DistInfo) -> Dict[str, Any]:
     amp = config['train']['amp'] if device.type == 'cuda' else None
     checkpoint = read_weights(weights)
     from_weights = checkpoint.model_config is not None
@@ -137,17 +151,24 @@ def test(config: Dict[str, Any], weights: str) -> Dict[str, Any]:
     check_data_fits(model, dataset, config, weights if from_weights else None)
     names = checkpoint.class_names or run_class_names(config, dataset, model)
     model.to(device)
-    run_dir = Path(config['output']['dir']) / run_name(config, 'test')
+    # rank 0's date-time names the folder: the processes may start in different seconds
+    run_dir = Path(config['output']['dir']) / dist_utils.broadcast_object(
+        run_name(config, 'test') if info.is_main else None, info)
     with run_folder(run_dir, False, info):
-        write_text_atomic(run_dir / 'config.yaml', dump(config))
+        if info.is_main:
+            write_text_atomic(run_dir / 'config.yaml', dump(config))
         setup_logging(run_dir, info)
         log.info(f'weights: {weights}; {len(dataset)} samples of the '
                  f"{config['data']['val_split']} split")
+        log.info(f'device: {device}' + (f' x {info.world_size} processes' if info.enabled
+                                         else ''))
         samples = SeededSamples(dataset, int(config['train']['seed']))
         loader = make_loader(samples, config['data']['val_batch_size'], False, 0,
                              int(config['train']['seed']),
                              worker_count(config['data']['num_workers']), info, device)
         metrics, logits = evaluate(model, loader, dataset, device, amp, info)
+        if not info.is_main:
+            return metrics
         summary = write_test_outputs(run_dir, metrics, logits, dataset, names, weights)
     log.info(f"top1 {100 * metrics['top1']:.2f}%  top5 {100 * metrics['top5']:.2f}%  "
              f"mean class accuracy {100 * metrics['mean_class_accuracy']:.2f}%")
