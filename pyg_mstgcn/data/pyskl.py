@@ -61,12 +61,28 @@ def load_annotations(path: PathLike) -> Dict[str, Any]:
 def _load_annotations(path: Path, mtime_ns: int, size: int) -> Dict[str, Any]:
     content = load_pickle(path, 'annotation file')
     if isinstance(content, list):
-        return {'split': None, 'annotations': content}
+        content = {'split': None, 'annotations': content}
     if not isinstance(content, Mapping) or 'annotations' not in content:
         keys = list(content) if isinstance(content, Mapping) else type(content).__name__
         raise ValueError(f"{path} is not a PYSKL annotation file: expected a mapping with "
                          f"'annotations' (and 'split'), got {keys}")
-    return {'split': content.get('split'), 'annotations': list(content['annotations'])}
+    annotations, splits = content['annotations'], content.get('split')
+    if not isinstance(annotations, (list, tuple)) or not all(
+            isinstance(a, Mapping) for a in annotations):
+        raise ValueError(f"{path} is not a PYSKL annotation file: 'annotations' must be a list "
+                         f"of mappings, one per sample")
+    if splits is not None and not (isinstance(splits, Mapping) and all(
+            isinstance(names, (list, tuple, set, np.ndarray)) for names in splits.values())):
+        raise ValueError(f"{path} is not a PYSKL annotation file: 'split' must map split names "
+                         f"to lists of 'frame_dir' values")
+    return {'split': splits, 'annotations': list(annotations)}
+
+
+def _integer(value: Any, key: str, where: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{where}: '{key}' must be an integer, found {value!r}") from None
 
 
 def is_annotation_file(path: PathLike) -> bool:
@@ -159,12 +175,16 @@ class PoseAnnotationDataset(SkeletonDataset):
         if self.split not in splits:
             raise ValueError(f"unknown split '{self.split}' in {self.pickle_path}; available: "
                              f"{', '.join(map(str, splits))}")
-        wanted = set(splits[self.split])
         for i, a in enumerate(annotations):
             if 'frame_dir' not in a:
                 raise ValueError(f"annotation {i} of {self.pickle_path} has no 'frame_dir', "
                                  f"the identifier the splits refer to")
-        chosen = [a for a in annotations if a['frame_dir'] in wanted]
+        try:
+            wanted = set(splits[self.split])
+            chosen = [a for a in annotations if a['frame_dir'] in wanted]
+        except TypeError:  # unhashable
+            raise ValueError(f"{self.pickle_path}: the 'frame_dir' values and the names of "
+                             f"split '{self.split}' must be strings") from None
         if len(chosen) < len(wanted):
             found = {a['frame_dir'] for a in chosen}
             missing = sorted(str(name) for name in wanted - found)
@@ -201,6 +221,15 @@ class PoseAnnotationDataset(SkeletonDataset):
                     raise ValueError(f"{where}: 'keypoint_score' has shape "
                                      f"{list(np.shape(a['keypoint_score']))}, expected "
                                      f"{list(shape[:3])} [M, T, V]")
+            _integer(a['label'], 'label', where)
+            if a.get('total_frames') is not None:
+                _integer(a['total_frames'], 'total_frames', where)
+            if shape[3] == 2 and self.frame_normalize and 'img_shape' in a:
+                try:
+                    height, width = (float(v) for v in a['img_shape'][:2])
+                except (TypeError, ValueError, OverflowError):
+                    raise ValueError(f"{where}: 'img_shape' must be (height, width), found "
+                                     f"{a['img_shape']!r}") from None
             if channels is None:
                 channels = shape[3]
             elif shape[3] != channels:

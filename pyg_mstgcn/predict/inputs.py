@@ -193,7 +193,7 @@ def _keypoints(values: Any, where: str) -> np.ndarray:
     """``[V, 3]`` from nested ``[[x, y, score], ...]`` or flat ``[x, y, score, ...]``."""
     try:
         array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: an int beyond float
         array = None
     if array is None or not (array.ndim == 2 and array.shape[1] == 3 or
                              array.ndim == 1 and len(array) % 3 == 0 and len(array)):
