@@ -18,8 +18,12 @@ from pyg_mstgcn.preprocess.missing import missing_samples, read_name_list
 from pyg_mstgcn.preprocess.ntu import NUM_JOINTS as NTU_JOINTS
 from pyg_mstgcn.preprocess.ntu import NUM_PERSONS, load_ntu_sample
 from pyg_mstgcn.preprocess import nw_ucla
-from pyg_mstgcn.preprocess.pipeline import Sample, Summary, log, write_splits
+from pyg_mstgcn.preprocess.pipeline import (DISK_FULL, Sample, Summary, WorkerDied, log,
+                                            write_splits)
 from pyg_mstgcn.preprocess.splits import BENCHMARKS, SPLITS, in_dataset, parse_name, split_of
+
+#: What an interrupted run leaves, and what to do (unfinished splits are temporary files).
+RESUME = 'finished splits are kept; run the same command again to go on'
 
 EXAMPLES = """examples:
   python -m preprocess ntu60 --raw data/nturgbd_raw/nturgb+d_skeletons --out data/ntu60
@@ -313,9 +317,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_nw_ucla(args)
         return run_streams(args)
     except KeyboardInterrupt:
-        log.error('interrupted: finished splits are kept; run the same command again to go on')
+        log.error(f'interrupted: {RESUME}')
         return 130
-    except OSError as error:  # the output folder cannot be written, the disk is full...
-        log.error(f'cannot go on: {error}')
+    except WorkerDied as error:
+        log.error(f'{error}; {RESUME}')
+        return 1
+    except OSError as error:  # the output folder cannot be written...
+        if error.errno in DISK_FULL:
+            log.error(f"the disk of {getattr(args, 'out', None) or args.input} is full: "
+                      f'{error}; {RESUME} once there is room')
+        else:
+            log.error(f'cannot go on: {error}')
         return 1
 

@@ -6,20 +6,29 @@ created up front as (sparse) ``.npy`` files under temporary names
 (:mod:`~pyg_mstgcn.preprocess.output`); each worker opens them once and writes its samples at
 their rows' offsets, so no array is ever held whole in memory and samples never travel
 between processes. A file that fails leaves its rows empty;
-:func:`~pyg_mstgcn.preprocess.output.finish_split` closes the gaps.
+:func:`~pyg_mstgcn.preprocess.output.finish_split` closes the gaps. What is no file's fault
+ends the run instead: a full disk (:data:`DISK_FULL`), a worker killed by the system
+(:class:`WorkerDied`), Ctrl-C.
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 import time
 import traceback
-from collections import Counter
+from collections import Counter, deque
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 from tqdm import tqdm
@@ -34,6 +43,17 @@ log = logging.getLogger('preprocess')
 
 #: A per-file task: ``task(path, *args, **options) -> (sample, valid_frames, warnings)``.
 Task = Callable[..., Tuple[np.ndarray, int, List[str]]]
+
+#: ``errno`` values of a full disk (or quota): every later sample would fail too.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: Jobs sent ahead to each worker: it never waits for work, and the job it is on when it dies
+#: is the oldest it has not answered.
+_AHEAD = 2
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended before answering its jobs (killed by the out-of-memory killer,
+    say); the message names the file it was on."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +109,8 @@ class _RowWriter:
                              f'fill a row of shape {self.row_shape} and type {self.dtype}')
         data = np.ascontiguousarray(sample)
         written = os.pwrite(self.fd, data, self.offset + row * self.row_bytes)
-        if written != self.row_bytes:
-            raise OSError(f'short write ({written} of {self.row_bytes} bytes)')
+        if written != self.row_bytes:  # what a regular file does when the disk fills
+            raise OSError(errno.ENOSPC, f'short write ({written} of {self.row_bytes} bytes)')
 
     def close(self) -> None:
         os.close(self.fd)
@@ -124,7 +144,9 @@ def _run_job(job: Job) -> Result:
     try:
         for key, row in job.rows:
             _WORKER['arrays'][key].write(row, sample)
-    except (OSError, ValueError) as error:  # a full disk, say: the sample is not written
+    except (OSError, ValueError) as error:
+        if getattr(error, 'errno', None) in DISK_FULL:
+            raise
         return Result(job.index, False, reason='write error', severity='error',
                       message=f'{job.path}: cannot write its sample: {error}')
     return Result(job.index, True, valid_frames, warnings=tuple(warnings))
@@ -160,10 +182,107 @@ def run_jobs(jobs: Sequence[Job], task: Task, options: Dict[str, Any],
             finally:
                 _close_worker()
         else:
-            chunksize = max(1, min(16, len(jobs) // (8 * workers)))
-            with multiprocessing.Pool(workers, _init_worker, (arrays, task, options)) as pool:
-                _collect(pool.imap_unordered(_run_job, jobs, chunksize), results, bar)
+            with closing(_run_in_workers(jobs, task, options, arrays, workers)) as stream:
+                _collect(stream, results, bar)
     return [result for result in results if result is not None]
+
+
+def _worker(conn: Connection, arrays: Dict[str, str], task: Task,
+            options: Dict[str, Any]) -> None:
+    """A worker process: answers each job received on :obj:`conn` with its result, until
+    ``None``; an error that ends the run (a full disk) is sent back to be raised there."""
+    try:
+        _init_worker(arrays, task, options)
+        for job in iter(conn.recv, None):
+            conn.send(_run_job(job))
+    except EOFError:  # the main process is gone
+        pass
+    except Exception as error:
+        with suppress(OSError):
+            conn.send(error)
+    finally:
+        _close_worker()
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignores Ctrl-C while workers start: they inherit it (across ``exec`` too), so that
+    Ctrl-C reaches the main process alone, which stops them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
+def _run_in_workers(jobs: Sequence[Job], task: Task, options: Dict[str, Any],
+                    arrays: Dict[str, str], workers: int) -> Iterator[Result]:
+    """Yields the results of :obj:`jobs` run by worker processes, each fed through its own
+    pipe: the job of a worker that dies is known, and :class:`WorkerDied` is raised at once
+    (a :class:`multiprocessing.Pool` would wait forever for the lost result)."""
+    context = multiprocessing.get_context()
+    todo = iter(jobs)
+    processes: Dict[Connection, BaseProcess] = {}
+    sent: Dict[Connection, Deque[Job]] = {}  # per worker, the jobs it has not answered
+
+    def feed(conn: Connection) -> None:
+        job = next(todo, None)
+        if job is not None:
+            sent[conn].append(job)
+            try:
+                conn.send(job)
+            except ConnectionError:  # the worker is gone
+                raise _died(processes[conn], sent[conn]) from None
+
+    try:
+        with _sigint_ignored():
+            for _ in range(min(workers, len(jobs))):
+                conn, theirs = context.Pipe()
+                process = context.Process(target=_worker, args=(theirs, arrays, task, options),
+                                          daemon=True)
+                process.start()
+                theirs.close()  # the worker holds the only copy: its death ends the pipe
+                processes[conn], sent[conn] = process, deque()
+        for conn in processes:
+            for _ in range(_AHEAD):
+                feed(conn)
+        while any(sent.values()):
+            wait(list(processes) + [process.sentinel for process in processes.values()])
+            for conn, process in processes.items():
+                if conn.poll():  # an answer, or the end of the pipe
+                    try:
+                        answer = conn.recv()
+                    except (EOFError, ConnectionError):  # the worker is gone
+                        raise _died(process, sent[conn]) from None
+                    if isinstance(answer, BaseException):
+                        raise answer
+                    sent[conn].popleft()
+                    feed(conn)
+                    yield answer
+                elif sent[conn] and not process.is_alive():  # never expected: see above
+                    raise _died(process, sent[conn])
+        for conn, process in processes.items():
+            conn.send(None)
+            process.join()
+    finally:  # an error or Ctrl-C: stop the others at once
+        for process in processes.values():
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+def _died(process: BaseProcess, jobs: Deque[Job]) -> WorkerDied:
+    process.join(5)
+    code = process.exitcode
+    how = (f'was killed by signal {-code}' if code is not None and code < 0
+           else f'ended (exit status {code})')
+    if code == -signal.SIGKILL:
+        how += ' (SIGKILL: out of memory?)'
+    where = f'while processing {jobs[0].path}' if jobs else 'between two files'
+    return WorkerDied(f'a worker process {how} {where}')
 
 
 def _collect(stream: Iterable[Result], results: List[Optional[Result]], bar: tqdm) -> None:
