@@ -13,6 +13,9 @@ from typing import List, Optional
 from pyg_mstgcn.config_files import config_dir, config_names, describe_config, load_yaml
 from pyg_mstgcn.errors import ArgumentParser, InputError, report
 
+#: The exit status of a preempted run (sysexits' EX_TEMPFAIL: try again, with --resume).
+EX_TEMPFAIL = 75
+
 EXAMPLES = """\
 examples:
   python -m pyg_mstgcn.train                                  # the synthetic demo
@@ -26,11 +29,14 @@ examples:
   python -m pyg_mstgcn.train -c ntu60_xsub_joint --set data.root=DIR --check-data
 
 outputs (training): RUN/config.yaml (the resolved configuration), log.txt, TensorBoard
-  events, last.pt (every epoch), best.pt, results.json; RUN is output.dir/output.name.
+  events, last.pt (every epoch; also every train.checkpoint_every steps and on SIGTERM or
+  SIGUSR1), best.pt, results.json; RUN is output.dir/output.name.
 outputs (--phase test), in a folder of their own, RUN-test-DATE-TIME: metrics.json,
   per_class.csv, confusion.csv, confusion.png, per_class_accuracy.png, scores.pkl (sample
   name -> logits, for python -m pyg_mstgcn.ensemble), labels.pkl.
-exit status: 0 done, 2 bad input (one line on stderr), 3 the loss became NaN or infinite;
+exit status: 0 done, 2 bad input (one line on stderr), 3 the loss became NaN or infinite,
+  75 (EX_TEMPFAIL) preempted: SIGTERM or SIGUSR1 stopped the run after its step, last.pt
+  written (--resume RUN continues at that step);
   --check-data: 0 no problem found, 1 problems found (listed on stdout).
 
 distributed: under torchrun, data.batch_size is the global batch (divisible by the number of
@@ -109,7 +115,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     from pyg_mstgcn.train.config import ConfigError, dump, resolve
     from pyg_mstgcn.train.evaluation import test
-    from pyg_mstgcn.train.loop import NonFiniteLoss, train
+    from pyg_mstgcn.train.loop import NonFiniteLoss, Preempted, train
     try:
         if args.phase == 'test':
             if args.weights is None:
@@ -147,6 +153,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return report(e)
     except NonFiniteLoss as e:
         return report(e, 3)
+    except Preempted:   # the trainer logged what happened and how to continue
+        return EX_TEMPFAIL
     except KeyboardInterrupt:
         return report('interrupted; a run with a last.pt continues with --resume RUN_DIR', 130)
     return 0

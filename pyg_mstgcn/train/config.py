@@ -129,6 +129,10 @@ OPTIONS: Dict[str, Dict[str, Option]] = {
                                  'stop, the progress bar) every N steps, not after each '
                                  'step (a host synchronisation); null: every step on the '
                                  'CPU, every 20 on CUDA', NULL | POSITIVE_INT),
+        'checkpoint_every': Option(None, 'also write last.pt (with the position inside the '
+                                   'epoch) every N steps; null: at the end of each epoch '
+                                   'and on preemption (SIGTERM, SIGUSR1) only',
+                                   NULL | POSITIVE_INT),
         'deterministic': Option(True, 'torch.use_deterministic_algorithms', BOOL),
         'threads': Option(None, 'torch.set_num_threads, or null to keep the default',
                           NULL | POSITIVE_INT),

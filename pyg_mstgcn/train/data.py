@@ -156,19 +156,23 @@ class SeededSamples(Dataset):
 
 
 def make_loader(dataset: SeededSamples, batch_size: int, train: bool, epoch: int, seed: int,
-                num_workers: int, info: dist_utils.DistInfo, device: torch.device
-                ) -> DataLoader:
+                num_workers: int, info: dist_utils.DistInfo, device: torch.device,
+                start: int = 0) -> DataLoader:
     """This process's loader (:obj:`batch_size` per process), whose order is a function of
     ``(seed, epoch)`` only. Training: a permutation cut to whole global batches
     (``batch_size * world_size``, the incomplete last one dropped), process ``r`` taking its
     positions ``r::world_size``, so that the processes' batches ``k`` together are the batch
     ``k`` of one process with the global batch size. Evaluation: dataset order, split into
     disjoint shares with no padding (every sample evaluated once); see
-    :class:`~pyg_mstgcn.train.distributed.ShardSampler`."""
+    :class:`~pyg_mstgcn.train.distributed.ShardSampler`. :obj:`start`: the loader begins
+    at batch ``start`` of that order (a run resumed inside an epoch; the batches before it
+    are not read)."""
     key = seed * 100003 + epoch
     sampler = dist_utils.ShardSampler(
         len(dataset), info.rank, info.world_size, shuffle=train, seed=key,
         batch_size=batch_size * info.world_size if train else None)
+    if start:
+        sampler = list(sampler)[start * batch_size:]
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=False,
                       num_workers=num_workers, generator=torch.Generator().manual_seed(key),
                       pin_memory=device.type == 'cuda')

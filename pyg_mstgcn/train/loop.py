@@ -1,16 +1,20 @@
 """The training loop (single process, or one process per device under ``torchrun``), as
 timm's ``train.py``: :func:`train` sets up and runs the epochs, :func:`train_one_epoch` runs
 one, validation is :func:`~pyg_mstgcn.train.evaluation.evaluate`, and checkpoints are written
-by :func:`save_checkpoint` after every epoch (the one before kept as ``last.prev.pt``). A
-fine-tuning run starts from other weights and keeps parameters fixed as
-:mod:`~pyg_mstgcn.train.finetune` says."""
+by :func:`save_checkpoint` after every epoch (the one before kept as ``last.prev.pt``), and
+inside an epoch every ``train.checkpoint_every`` steps and on preemption (SIGTERM or SIGUSR1:
+:class:`Preemption`), with the :class:`Position` a resumed run continues from. A fine-tuning
+run starts from other weights and keeps parameters fixed as :mod:`~pyg_mstgcn.train.finetune`
+says."""
 from __future__ import annotations
 
 import logging
 import math
+import signal
 import sys
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -42,6 +46,50 @@ class NonFiniteLoss(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
+class Preempted(RuntimeError):
+    """The run stopped on SIGTERM or SIGUSR1 after writing ``last.pt`` (``--resume``
+    continues it)."""
+
+
+class Preemption:
+    """While in use, SIGTERM and SIGUSR1 (what SLURM sends before it stops a job) are only
+    recorded in :attr:`signum`: the loop stops after the step it is in. The previous handlers
+    are restored on exit. Outside the main thread (where handlers cannot be set) it does
+    nothing."""
+    SIGNALS = tuple(getattr(signal, name) for name in ('SIGTERM', 'SIGUSR1')
+                    if hasattr(signal, name))
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._previous: Dict[int, Any] = {}
+
+    def _record(self, signum: int, frame: Any) -> None:
+        self.signum = signum   # no work in a handler: the loop looks at it after each step
+
+    def __enter__(self) -> 'Preemption':
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._record) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for s, handler in self._previous.items():   # None: set outside Python, not restorable
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        self._previous = {}
+
+
+@dataclass
+class Position:
+    """Where a run stands inside an epoch: the steps done, and the epoch's running sums over
+    all processes (the loss of each step summed, not yet averaged, over the processes);
+    ``last.pt`` holds it as ``position`` when written inside an epoch."""
+    step: int = 0
+    loss_sum: float = 0.0
+    correct: int = 0
+    count: int = 0
+    step_losses: List[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
 def lr_factor(step: int, iters: int, sched: Mapping[str, Any], epochs: int,
               base_lr: float) -> float:
     """The learning-rate multiplier at iteration :obj:`step` (``iters`` per epoch): linear
@@ -70,6 +118,7 @@ class TrainState:
     best_epoch: int = -1
     history: List[Dict[str, Any]] = field(default_factory=list)   # one record an epoch
     class_names: Optional[List[str]] = None   # recorded in the checkpoints
+    position: Position = field(default_factory=Position)   # inside epoch ``epoch + 1``
 
 
 def _weights(state: TrainState, config: Mapping[str, Any]) -> Dict[str, Any]:
@@ -85,13 +134,16 @@ RESUME_KEYS = ('optimizer', 'scheduler', 'scaler', 'best_top1', 'best_epoch', 'r
 
 
 def save_checkpoint(state: TrainState, config: Mapping[str, Any], run_dir: Path) -> None:
-    """``last.pt``: everything :func:`restore_checkpoint` needs to continue exactly; the one it
-    replaces stays as ``last.prev.pt`` (the fallback of :func:`resume_point`)."""
+    """``last.pt``: everything :func:`restore_checkpoint` needs to continue exactly (with
+    ``position`` when inside an epoch); the one it replaces stays as ``last.prev.pt`` (the
+    fallback of :func:`resume_point`)."""
+    position = asdict(state.position) if state.position.step else None
     save_keeping_previous(
         {**_weights(state, config), 'optimizer': state.optimizer.state_dict(),
          'scheduler': state.scheduler.state_dict(), 'scaler': state.scaler.state_dict(),
          'best_top1': state.best_top1, 'best_epoch': state.best_epoch,
-         'history': state.history, 'rng': rng_state()}, run_dir / 'last.pt')
+         'history': state.history, 'rng': rng_state(), 'position': position},
+        run_dir / 'last.pt')
 
 
 def save_best(state: TrainState, config: Mapping[str, Any], run_dir: Path) -> None:
@@ -120,6 +172,7 @@ def restore_checkpoint(state: TrainState, path: Path) -> None:
     state.best_epoch = ckpt['best_epoch']
     state.history = [{k: v for k, v in r.items() if k != 'step_losses'}
                      for r in ckpt.get('history', [])]
+    state.position = Position(**(ckpt.get('position') or {}))
     set_rng_state(ckpt['rng'])
 
 
@@ -136,24 +189,33 @@ CUDA_CHECK_INTERVAL = 20
 
 def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: torch.device,
                     amp: Optional[str], config: Mapping[str, Any],
-                    info: dist_utils.DistInfo, run_dir: Path) -> Dict[str, Any]:
-    """One epoch over :obj:`loader`; returns the global loss, top-1, step losses and time. A
+                    info: dist_utils.DistInfo, run_dir: Path,
+                    preemption: Optional[Preemption] = None) -> Dict[str, Any]:
+    """One epoch over :obj:`loader` (which starts at step ``state.position.step``, the sums of
+    the steps before it continued); returns the global loss, top-1, step losses and time. A
     non-finite loss (on any process) raises :class:`NonFiniteLoss`: before its step when the
     loss is read every step (the CPU's default), else at the next read
-    (``train.check_interval``)."""
+    (``train.check_interval``). A signal recorded by :obj:`preemption` writes ``last.pt`` and
+    raises :class:`Preempted` after the step (every process at the same step)."""
     tcfg = config['train']
-    epochs = tcfg['epochs']
+    epochs, every = tcfg['epochs'], tcfg['checkpoint_every']
     # reading the device waits for it: on CUDA the loss is read every few steps only
     interval = tcfg['check_interval'] or (1 if device.type == 'cpu' else CUDA_CHECK_INTERVAL)
     train_mode(net)
-    start = time.perf_counter()
-    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
+    done = state.position
+    iters = done.step + len(loader)
+    start = time.perf_counter() - done.seconds
+    # the sums of the steps done before a resume: on process 0 (they are global ones)
+    ours = info.is_main
+    loss_sum = torch.tensor(done.loss_sum if ours else 0.0, dtype=torch.float64, device=device)
+    correct = torch.tensor(done.correct if ours else 0, dtype=torch.int64, device=device)
+    earlier = torch.tensor(done.step_losses if ours else [0.0] * done.step,
+                           dtype=torch.float64, device=device)
     first_bad = torch.full((), -1, dtype=torch.int64, device=device)  # a non-finite step
-    count, step_losses = 0, []
-    bar = tqdm(loader, desc=f'epoch {state.epoch + 1}/{epochs}', leave=False,
-               disable=not info.is_main, mininterval=1.0, file=sys.stderr)
-    for it, batch in enumerate(bar):
+    count, step_losses = done.count if ours else 0, []
+    bar = tqdm(loader, desc=f'epoch {state.epoch + 1}/{epochs}', leave=False, initial=done.step,
+               total=iters, disable=not info.is_main, mininterval=1.0, file=sys.stderr)
+    for it, batch in enumerate(bar, start=done.step):
         batch = batch.to(device, non_blocking=True)
         with autocast(device, amp):
             logits = net(batch)
@@ -182,21 +244,62 @@ def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: tor
         count += n
         if it % max(10, interval) == 0:
             bar.set_postfix(loss=f'{loss.item():.3f}')
+        signum = _signal_received(preemption, it, interval, info, device)
+        if signum or (every and (it + 1) % every == 0 and it + 1 < iters):
+            if int(first_bad) >= 0:   # never a checkpoint of non-finite weights
+                _stop(state, run_dir, int(first_bad), it, loss)
+            totals, steps = _global_sums(loss_sum, correct, count, earlier, step_losses, info)
+            state.position = Position(it + 1, totals[0].item(), int(totals[1].item()),
+                                      int(totals[2].item()), steps.tolist(),
+                                      time.perf_counter() - start)
+            if info.is_main:
+                save_checkpoint(state, config, run_dir)
+            if signum:
+                dist_utils.barrier(info)   # torchrun stops all once one process has exited
+                message = (f'preempted ({signal.Signals(signum).name}) at epoch '
+                           f'{state.epoch + 1}, step {it + 1}: checkpoint written; continue '
+                           f'with --resume {run_dir}')
+                log.info(message)
+                raise Preempted(message)
     if int(first_bad) >= 0:   # in the last steps, after the last check
         _stop(state, run_dir, int(first_bad), it, loss)
     seconds = time.perf_counter() - start
     # over the global batch: the sums of every process, each step's loss the mean of the
     # processes' losses (their shares are equal)
-    totals = dist_utils.all_reduce_sum(torch.stack(
-        [loss_sum, correct.double(), torch.tensor(float(count), dtype=torch.float64,
-                                                  device=device)]), info)
-    steps = dist_utils.all_reduce_sum(
-        torch.stack(step_losses).double() if step_losses else
-        torch.zeros(0, dtype=torch.float64, device=device), info) / info.world_size
+    totals, steps = _global_sums(loss_sum, correct, count, earlier, step_losses, info)
+    steps /= info.world_size
     count = int(totals[2].item())
+    state.position = Position()
     return {'train_loss': totals[0].item() / max(count, 1),
             'train_top1': totals[1].item() / max(count, 1), 'samples': count,
             'step_losses': steps.tolist(), 'epoch_time': seconds}
+
+
+def _signal_received(preemption: Optional[Preemption], it: int, interval: int,
+                     info: dist_utils.DistInfo, device: torch.device) -> int:
+    """The signal to stop on after iteration :obj:`it` (0: none). Under torchrun, the largest
+    of the processes', read at the loss's reads only (every ``interval`` steps), so that every
+    process stops at the same step."""
+    signum = preemption.signum if preemption is not None else 0
+    if not info.enabled:
+        return signum
+    if (it + 1) % interval:
+        return 0
+    flag = torch.tensor(signum, dtype=torch.int64, device=device)
+    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    return int(flag.item())
+
+
+def _global_sums(loss_sum: torch.Tensor, correct: torch.Tensor, count: int,
+                 earlier: torch.Tensor, step_losses: List[torch.Tensor],
+                 info: dist_utils.DistInfo):
+    """The epoch's loss, correct and sample sums, and its step losses, summed over the
+    processes (the loss of the steps before a resume in :obj:`earlier`)."""
+    totals = dist_utils.all_reduce_sum(torch.stack(
+        [loss_sum, correct.double(), torch.tensor(float(count), dtype=torch.float64,
+                                                  device=loss_sum.device)]), info)
+    losses = torch.cat([earlier] + ([torch.stack(step_losses).double()] if step_losses else []))
+    return totals, dist_utils.all_reduce_sum(losses, info)
 
 
 def _stop(state: TrainState, run_dir: Path, bad: int, it: int, loss: torch.Tensor) -> None:
@@ -317,12 +420,14 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
             log.info(start.note)
         if frozen:
             log.info(frozen_summary(model))
-        return _run_epochs(config, model, class_names, train_data, val_data, val_set, iters,
-                           workers, run_dir, resume, device, amp, info)
+        # the signal handlers are ours while training only
+        with Preemption() as preemption:
+            return _run_epochs(config, model, class_names, train_data, val_data, val_set,
+                               iters, workers, run_dir, resume, device, amp, info, preemption)
 
 
 def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters, workers,
-                run_dir, resume, device, amp, info) -> Dict[str, Any]:
+                run_dir, resume, device, amp, info, preemption) -> Dict[str, Any]:
     data_cfg, seed, epochs = config['data'], int(config['train']['seed']), \
         int(config['train']['epochs'])
     model = model.to(device)
@@ -347,7 +452,9 @@ def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters
                        class_names=class_names)
     if resume is not None:
         restore_checkpoint(state, resume / 'last.pt')
-        log.info(f'resumed from {resume / "last.pt"} after epoch {state.epoch}')
+        inside = f', at step {state.position.step} of epoch {state.epoch + 1}' \
+            if state.position.step else ''
+        log.info(f'resumed from {resume / "last.pt"} after epoch {state.epoch}{inside}')
 
     writer = SummaryWriter(str(run_dir), purge_step=state.epoch + 1 if state.epoch else None) \
         if info.is_main else None
@@ -357,8 +464,9 @@ def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters
     while state.epoch < epochs:
         train_data.set_epoch(state.epoch)
         loader = make_loader(train_data, per_rank_batch, True, state.epoch, seed, workers,
-                             info, device)
-        stats = train_one_epoch(net, loader, state, device, amp, config, info, run_dir)
+                             info, device, state.position.step)
+        stats = train_one_epoch(net, loader, state, device, amp, config, info, run_dir,
+                                preemption)
         state.epoch += 1
         samples_seen += stats['samples']
         train_time += stats['epoch_time']
