@@ -90,7 +90,31 @@ class PadWindow(Transform):
 # ------------------------------------------------------------------------------------------
 # The modern ones
 
-class UniformSample(Transform):
+class FrameSampler(Transform):
+    r"""Base of the steps that take :obj:`size` of the valid frames, by the indices
+    :meth:`indices` chooses (random in training, fixed in test mode); all output frames are
+    valid, and a sample without valid frames becomes :obj:`size` empty ones."""
+
+    #: The transform's name in the configurations, for its errors.
+    name = ''
+
+    def __init__(self, size: int, test_mode: bool = False) -> None:
+        self.size = check_size(size, self.name)
+        self.test_mode = bool(test_mode)
+
+    def indices(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """The :obj:`size` frame indices in ``[0, n)`` (``n > 0``)."""
+        raise NotImplementedError
+
+    def apply(self, x, valid, rng):
+        begin, end = valid
+        if end <= begin:
+            C, _, V, M = x.shape
+            return np.zeros((C, self.size, V, M), dtype=x.dtype), (0, 0)
+        return x[:, begin + self.indices(end - begin, rng)], (0, self.size)
+
+
+class UniformSample(FrameSampler):
     r"""Uniform temporal sampling of the valid frames to :obj:`size` frames (PYSKL's
     ``UniformSampleFrames``, one clip).
 
@@ -105,9 +129,7 @@ class UniformSample(Transform):
         test_mode (bool, optional): Deterministic: segment centres. (default: :obj:`False`)
     """
 
-    def __init__(self, size: int, test_mode: bool = False) -> None:
-        self.size = check_size(size, 'uniform_sample')
-        self.test_mode = bool(test_mode)
+    name = 'uniform_sample'
 
     def indices(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """The :obj:`size` sampled frame indices in ``[0, n)`` (``n > 0``)."""
@@ -123,13 +145,6 @@ class UniformSample(Transform):
             return np.arange(size) + np.cumsum(skip)[:-1]
         bounds = np.arange(size + 1) * n // size
         return bounds[:-1] + rng.integers(0, np.diff(bounds))
-
-    def apply(self, x, valid, rng):
-        begin, end = valid
-        if end <= begin:
-            C, _, V, M = x.shape
-            return np.zeros((C, self.size, V, M), dtype=x.dtype), (0, 0)
-        return x[:, begin + self.indices(end - begin, rng)], (0, self.size)
 
 
 class ValidCropResize(Transform):
@@ -193,7 +208,7 @@ def resize_frames(x: np.ndarray, size: int) -> np.ndarray:
     return low + (x[:, upper] - low) * weight
 
 
-class SortedSample(Transform):
+class SortedSample(FrameSampler):
     r"""Random frames in their order, or evenly spaced ones (CTR-GCN's NW-UCLA feeder).
 
     Training draws :obj:`size` frames without replacement from the :math:`L` valid frames each
@@ -208,12 +223,9 @@ class SortedSample(Transform):
             (default: :obj:`False`)
     """
 
+    name = 'sorted_sample'
     #: How often each valid frame is repeated in the population drawn from.
     REPEATS = 100
-
-    def __init__(self, size: int, test_mode: bool = False) -> None:
-        self.size = check_size(size, 'sorted_sample')
-        self.test_mode = bool(test_mode)
 
     def indices(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """The :obj:`size` sampled frame indices in ``[0, n)`` (``n > 0``), in order."""
@@ -225,10 +237,3 @@ class SortedSample(Transform):
                              f'frames repeated {self.REPEATS} times; use a smaller size')
         # position p of list(range(n)) * 100 holds frame p % n
         return np.sort(rng.choice(population, self.size, replace=False) % n)
-
-    def apply(self, x, valid, rng):
-        begin, end = valid
-        if end <= begin:
-            C, _, V, M = x.shape
-            return np.zeros((C, self.size, V, M), dtype=x.dtype), (0, 0)
-        return x[:, begin + self.indices(end - begin, rng)], (0, self.size)
