@@ -125,6 +125,14 @@ def _settings(args) -> Dict:
             'workers': args.workers}
 
 
+def _unparsed_name(summary: Summary, path: str, error: ValueError, reason: str) -> None:
+    """A file whose name is not a sample name of the dataset: left out, with a warning."""
+    log.warning(f'{path}: {error} -> left out')
+    summary.skip(reason)
+    summary.skipped_files.append({'file': path, 'reason': reason, 'severity': 'warning',
+                                  'message': str(error)})
+
+
 def run_ntu(dataset: str, args) -> int:
     """``ntu60`` / ``ntu120``: every benchmark of the dataset from the raw folder(s)."""
     for folder in args.raw:
@@ -146,11 +154,7 @@ def run_ntu(dataset: str, args) -> int:
             try:
                 info = parse_name(name)
             except ValueError as error:
-                log.warning(f'{entry.path}: {error} -> left out')
-                summary.skip('not an NTU sample name')
-                summary.skipped_files.append({'file': entry.path,
-                                              'reason': 'not an NTU sample name',
-                                              'severity': 'warning', 'message': str(error)})
+                _unparsed_name(summary, entry.path, error, 'not an NTU sample name')
                 continue
             if name in seen:
                 log.warning(f'{entry.path}: a file of this name was found in an earlier '
@@ -251,11 +255,7 @@ def run_nw_ucla(args) -> int:
         try:
             info = nw_ucla.parse_nw_ucla_name(entry.name)
         except ValueError as error:
-            log.warning(f'{entry.path}: {error} -> left out')
-            summary.skip('not an NW-UCLA sample name')
-            summary.skipped_files.append({'file': entry.path,
-                                          'reason': 'not an NW-UCLA sample name',
-                                          'severity': 'warning', 'message': str(error)})
+            _unparsed_name(summary, entry.path, error, 'not an NW-UCLA sample name')
             continue
         stem = entry.name[:-len('.json')]
         samples.append(Sample(entry.path, stem, info.label, (info.split, ), (info.label, )))

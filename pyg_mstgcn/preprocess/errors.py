@@ -1,5 +1,9 @@
-"""The one exception a sample's preprocessing raises for bad input."""
+"""The one exception a sample's preprocessing raises for bad input, and the JSON reading
+that raises it."""
 from __future__ import annotations
+
+import json
+from typing import Any, Type
 
 
 class SampleError(ValueError):
@@ -22,3 +26,16 @@ class SampleError(ValueError):
         self.severity = severity
         where = f'{self.path}, line {line}' if line else self.path
         super().__init__(f'{where}: {detail}')
+
+
+def load_json(path: str, error: Type[SampleError]) -> Any:
+    """The content of the JSON file :obj:`path`; invalid JSON or text that is not UTF-8 is
+    :obj:`error` (a :class:`SampleError` of the file's format) naming the line and column."""
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        detail = (f'invalid JSON at column {e.colno}: {e.msg}'
+                  if isinstance(e, json.JSONDecodeError) else f'not UTF-8 text ({e})')
+        raise error(path, getattr(e, 'lineno', 0), 'invalid JSON', detail) from None

@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from pyg_mstgcn.preprocess.errors import SampleError
+from pyg_mstgcn.preprocess.errors import SampleError, load_json
 
 NUM_JOINTS = 18
 #: People observed per frame.
@@ -166,15 +166,7 @@ def read_kinetics(path: Union[str, Path], num_frames: int = 300, truncate: bool 
             value; a frame index beyond :obj:`num_frames` when :obj:`truncate` is off.
     """
     path = str(path)
-    with open(path, 'rb') as f:
-        raw = f.read()
-    try:
-        video = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        line = getattr(error, 'lineno', 0)
-        detail = (f'invalid JSON at column {error.colno}: {error.msg}'
-                  if isinstance(error, json.JSONDecodeError) else f'not UTF-8 text ({error})')
-        raise KineticsFileError(path, line, 'invalid JSON', detail) from None
+    video = load_json(path, KineticsFileError)
     index: List[int] = []
     slot: List[int] = []
     poses: List[Any] = []

@@ -33,7 +33,7 @@ from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 
-from pyg_mstgcn.preprocess.errors import SampleError
+from pyg_mstgcn.preprocess.errors import SampleError, load_json
 
 NUM_JOINTS = 20
 NUM_PERSONS = 1
@@ -120,15 +120,7 @@ def read_nw_ucla(path: Union[str, Path]) -> Tuple[np.ndarray, int]:
             integer ``"label"`` in 1-10.
     """
     path = str(path)
-    with open(path, 'rb') as f:
-        raw = f.read()
-    try:
-        content = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        line = getattr(error, 'lineno', 0)
-        detail = (f'invalid JSON at column {error.colno}: {error.msg}'
-                  if isinstance(error, json.JSONDecodeError) else f'not UTF-8 text ({error})')
-        raise NwUclaFileError(path, line, 'invalid JSON', detail) from None
+    content = load_json(path, NwUclaFileError)
     if not isinstance(content, dict) or 'skeletons' not in content:
         raise NwUclaFileError(path, 0, 'bad structure', 'expected an object with "skeletons" '
                               '[T][20][3] and "label" 1-10')
