@@ -98,14 +98,22 @@ def find_config(name: PathLike, kind: str, relative_to: Optional[PathLike] = Non
 _FLOAT = re.compile(r'^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)$')
 
 
-def read_numbers(value: Any) -> Any:
-    """YAML 1.1 reads ``1e-4`` (no dot) as a string; such strings become floats."""
+#: What :func:`read_numbers` says of a value that holds itself.
+SELF_REFERENCE = 'the value contains itself (a YAML alias inside its anchor)'
+
+
+def read_numbers(value: Any, _inside: frozenset = frozenset()) -> Any:
+    """YAML 1.1 reads ``1e-4`` (no dot) as a string; such strings become floats. A value that
+    holds itself (``&a [*a]``) is a :class:`ValueError` (:data:`SELF_REFERENCE`)."""
     if isinstance(value, str) and _FLOAT.match(value.strip()):
         return float(value)
-    if isinstance(value, dict):
-        return {k: read_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [read_numbers(v) for v in value]
+    if isinstance(value, (dict, list)):
+        if id(value) in _inside:
+            raise ValueError(SELF_REFERENCE)
+        inside = _inside | {id(value)}
+        if isinstance(value, dict):
+            return {k: read_numbers(v, inside) for k, v in value.items()}
+        return [read_numbers(v, inside) for v in value]
     return value
 
 
@@ -120,6 +128,8 @@ def load_yaml(path: PathLike) -> Dict[str, Any]:
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ConfigError(f'{path} is not valid YAML ({first})') from None
+    except ValueError as error:   # a value that holds itself
+        raise ConfigError(f'{path}: {error}') from None
     if not isinstance(content, dict):
         raise ConfigError(f'{path} must hold a mapping (got {type(content).__name__})')
     return content

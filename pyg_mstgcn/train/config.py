@@ -191,9 +191,8 @@ def parse_override(text: str) -> Dict[str, Any]:
     except yaml.YAMLError as e:
         first = str(e).splitlines()[0]
         raise ConfigError(f"override '{text}': the value is not valid YAML ({first})") from None
-    except RecursionError:  # an alias inside itself, '&a [*a]'
-        raise ConfigError(f"override '{text}': the value contains itself (a YAML alias inside "
-                          f"its anchor)") from None
+    except ValueError as e:  # an alias inside itself, '&a [*a]' (read_numbers)
+        raise ConfigError(f"override '{text}': {e}") from None
     out: Dict[str, Any] = {}
     node = out
     for p in parts[:-1]:
