@@ -25,7 +25,7 @@ from pyg_mstgcn.train.data import (SeededSamples, build_dataset, make_loader, pr
                                    worker_count)
 from pyg_mstgcn.train.metrics import classification_metrics, write_confusion_csv
 from pyg_mstgcn.train.model import build_checked_model, check_data_fits, run_class_names
-from pyg_mstgcn.train.runtime import (autocast, run_folder, run_name, select_device,
+from pyg_mstgcn.train.runtime import (autocast, run_folder, run_name, run_processes,
                                       setup_logging)
 
 log = logging.getLogger('pyg_mstgcn.train')
@@ -126,15 +126,8 @@ def test(config: Dict[str, Any], weights: str) -> Dict[str, Any]:
     Under ``torchrun`` the processes evaluate disjoint shares of the samples and rank 0
     writes the outputs of all of them (the same as one process would) and returns the
     summary; the other processes write nothing and return the metrics."""
-    device = select_device(config['train']['device'])
-    info = dist_utils.init(device.type)
-    if info.enabled and device.type == 'cuda':
-        device = torch.device('cuda', info.local_rank)
-    setup_logging(None, info)
-    try:
+    with run_processes(config) as (device, info):
         return _test(config, weights, device, info)
-    finally:
-        dist_utils.cleanup()
 
 
 def _test(config: Dict[str, Any], weights: str, device: torch.device,

@@ -36,7 +36,7 @@ from pyg_mstgcn.train.evaluation import evaluate, write_json
 from pyg_mstgcn.train.finetune import freeze, frozen_summary, start_of, train_mode, trainable
 from pyg_mstgcn.train.model import build_checked_model, check_data_fits, run_class_names
 from pyg_mstgcn.train.runtime import (autocast, configure_determinism, run_folder, run_name,
-                                      seed_everything, select_device, setup_logging)
+                                      run_processes, seed_everything, setup_logging)
 from pyg_mstgcn.train.sync_batchnorm import convert_sync_batchnorm
 
 log = logging.getLogger('pyg_mstgcn.train')
@@ -355,15 +355,8 @@ def _next_steps(run_dir: Path) -> List[str]:
 def train(config: Dict[str, Any], resume: Optional[Path] = None) -> Dict[str, Any]:
     """Trains as :obj:`config` says (continuing the run folder :obj:`resume` from its
     ``last.pt`` when given) and returns the results (also in ``results.json``)."""
-    device = select_device(config['train']['device'])
-    info = dist_utils.init(device.type)
-    if info.enabled and device.type == 'cuda':
-        device = torch.device('cuda', info.local_rank)
-    setup_logging(None, info)
-    try:
+    with run_processes(config) as (device, info):
         return _train(config, resume, device, info)
-    finally:
-        dist_utils.cleanup()
 
 
 def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,

@@ -11,7 +11,7 @@ import sys
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
@@ -31,6 +31,23 @@ def select_device(spec: str) -> torch.device:
         raise ConfigError(f"train.device is '{spec}' but CUDA is not available; use 'auto' "
                           f"or 'cpu'")
     return device
+
+
+@contextmanager
+def run_processes(config: Mapping[str, Any]) -> Iterator[Tuple[torch.device,
+                                                                  dist_utils.DistInfo]]:
+    """The device and the process group of a run (torchrun's, when launched by it: one
+    device per process on CUDA), console logging set up; the group is shut down at the
+    end, also on an error."""
+    device = select_device(config['train']['device'])
+    info = dist_utils.init(device.type)
+    if info.enabled and device.type == 'cuda':
+        device = torch.device('cuda', info.local_rank)
+    setup_logging(None, info)
+    try:
+        yield device, info
+    finally:
+        dist_utils.cleanup()
 
 
 def seed_everything(seed: int) -> None:
@@ -149,5 +166,5 @@ def run_folder(run_dir: Path, resuming: bool, info: dist_utils.DistInfo) -> Iter
         raise
 
 
-__all__ = ['select_device', 'seed_everything', 'configure_determinism', 'autocast',
+__all__ = ['select_device', 'run_processes', 'seed_everything', 'configure_determinism', 'autocast',
            'setup_logging', 'run_name', 'find_resume', 'run_folder']
