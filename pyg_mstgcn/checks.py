@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from numbers import Integral
-from typing import Any, Callable, Collection, Iterable, Sequence
+from typing import Any, Callable, Collection, Iterable, Optional, Sequence
 
 
 def is_integer(value: Any) -> bool:
@@ -61,6 +61,21 @@ POSITIVE_ODD_INT = Rule('a positive odd integer',
                         lambda v: is_integer(v) and v > 0 and v % 2 == 1)
 POSITIVE = Rule('a positive number', lambda v: is_number(v) and v > 0)
 NON_NEGATIVE = Rule('a non-negative number', lambda v: is_number(v) and v >= 0)
+
+
+_DURATION = re.compile(r'\s*(\d+(?:\.\d*)?)\s*(min|h)\s*')
+_UNIT_SECONDS = {'min': 60.0, 'h': 3600.0}
+
+
+def duration_seconds(value: Any) -> Optional[float]:
+    """The seconds of a duration written as ``'30min'`` or ``'1.5h'`` (``None``: not one)."""
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    if match is None or float(match[1]) <= 0:
+        return None
+    return float(match[1]) * _UNIT_SECONDS[match[2]]
+
+
+DURATION = Rule("a duration such as '30min' or '2h'", lambda v: duration_seconds(v) is not None)
 
 
 def interval(low: float, high: float, closed: bool = True) -> Rule:

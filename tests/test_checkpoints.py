@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from test_train import cli_args, data_dir, run_cli  # noqa: F401 - data_dir is a fixture
+from test_train import TINY, cli_args, data_dir, run_cli  # noqa: F401 - data_dir: a fixture
 
 
 def epoch_of(path):
@@ -63,3 +63,36 @@ def test_both_damaged_is_one_line_naming_both(two_epochs, data_dir, tmp_path):  
     assert len(lines) == 1 and lines[0].startswith('error: '), proc.stderr
     assert str(run / 'last.pt') in lines[0] and str(run / 'last.prev.pt') in lines[0]
     assert 'Traceback' not in proc.stderr
+
+
+def test_checkpoint_every_duration_writes_inside_the_epoch(data_dir, tmp_path,  # noqa: F811
+                                                           monkeypatch):
+    """``train.checkpoint_every`` as a duration: a checkpoint at the first step after the
+    period since the last one (here shorter than any step: after every step but the epoch's
+    last, which ends the epoch with its own checkpoint)."""
+    from pyg_mstgcn.train import loop
+    from pyg_mstgcn.train.config import resolve
+    saved, save = [], loop.save_checkpoint
+    monkeypatch.setattr(loop, 'save_checkpoint', lambda state, *args: (
+        saved.append((state.epoch, state.position.step)), save(state, *args)))
+    # in this process: no global settings (threads, deterministic algorithms) changed
+    config = resolve(TINY, cli_args(data_dir, tmp_path, 'timed', 'train.epochs=2',
+                                    'train.threads=null', 'train.deterministic=false',
+                                    'train.checkpoint_every=0.000001min')[6:])
+    try:
+        loop.train(config)
+    finally:
+        for handler in loop.log.handlers:
+            handler.close()
+        loop.log.handlers.clear()
+    # 4 steps an epoch; (epoch done, step inside the next epoch)
+    assert saved == [(0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2), (1, 3), (2, 0)]
+
+
+@pytest.mark.parametrize('value', ['30s', '0min', 'soon', '-1h', '0'])
+def test_checkpoint_every_refuses_what_is_no_step_count_or_duration(value):
+    from pyg_mstgcn.train.config import ConfigError, resolve
+    with pytest.raises(ConfigError, match=r"train.checkpoint_every must be null or a positive "
+                       r"integer or a duration such as '30min' or '2h' \(got "):
+        resolve(TINY, [f'train.checkpoint_every={value}'])
+    assert resolve(TINY, ['train.checkpoint_every=1.5h'])['train']['checkpoint_every'] == '1.5h'

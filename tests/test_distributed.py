@@ -1,10 +1,16 @@
 """Distributed training on CPU: ``torchrun --nproc_per_node=2`` (gloo) on the tiny config
-gives the losses and weights of one process with the same global batch, and the distributed
-evaluation counts every validation sample once."""
+gives the losses and weights of one process with the same global batch, two torchrun agents
+joined by a c10d rendezvous (two "nodes" on localhost) give those of one node, a worker group
+that torchrun restarts after a SIGKILL continues from the last checkpoint by itself to the
+weights of an uninterrupted run, and the distributed evaluation counts every validation sample
+once."""
 import copy
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,16 +24,18 @@ from pyg_mstgcn.train.sync_batchnorm import SyncBatchNorm, convert_sync_batchnor
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / 'configs' / 'train' / 'tiny.yaml'
 NUM_VAL = 31        # odd: the two processes' evaluation shares differ in size
+TORCHRUN = [sys.executable, '-m', 'torch.distributed.run']
+ENV = dict(os.environ, OMP_NUM_THREADS='1')
 
 gloo = pytest.mark.skipif(not (dist.is_available() and dist.is_gloo_available()),
                           reason='torch.distributed with gloo is not available')
 
 
-def train_args(data_dir, out, name):
+def train_args(data_dir, out, name, *extra):
     return ['-m', 'pyg_mstgcn.train', '--config', str(TINY), '--set', f'data.root={data_dir}',
             'data.synthetic=null', f'output.dir={out}', f'output.name={name}',
             'train.epochs=2', 'data.batch_size=16', 'data.val_batch_size=8',
-            'train.device=cpu', 'train.threads=1', 'data.num_workers=0']
+            'train.device=cpu', 'train.threads=1', 'data.num_workers=0', *extra]
 
 
 def step_losses(run):
@@ -36,25 +44,48 @@ def step_losses(run):
             for line in (run / 'log.txt').read_text().splitlines() if ' step losses: ' in line]
 
 
-@gloo
-def test_torchrun_two_processes_equal_one_process(tmp_path):
-    data_dir = make_synthetic(tmp_path / 'data', num_train=64, num_val=NUM_VAL, frames=16)
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    single = subprocess.Popen([sys.executable, *train_args(data_dir, tmp_path, 'single')],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE,
+def last(run):
+    return torch.load(run / 'last.pt', weights_only=False)
+
+
+def assert_same_weights(a, b, atol):
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for key, value in a['state_dict'].items():
+        other = b['state_dict'][key]
+        if value.is_floating_point() and atol:
+            assert torch.allclose(value, other, rtol=0, atol=atol), \
+                (key, (value - other).abs().max())
+        else:
+            assert torch.equal(value, other), key
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    """The tiny config trained in one process and, at the same time, by ``torchrun
+    --nproc_per_node=2``: ``(data folder, output folder)``, runs ``single`` and ``ddp``."""
+    if not (dist.is_available() and dist.is_gloo_available()):
+        pytest.skip('torch.distributed with gloo is not available')
+    out = tmp_path_factory.mktemp('distributed')
+    data_dir = make_synthetic(out / 'data', num_train=64, num_val=NUM_VAL, frames=16)
+    single = subprocess.Popen([sys.executable, *train_args(data_dir, out, 'single')],
+                              cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
-    ddp = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone',
-                          '--nproc_per_node=2', *train_args(data_dir, tmp_path, 'ddp')],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    ddp = subprocess.run([*TORCHRUN, '--standalone', '--nproc_per_node=2',
+                          *train_args(data_dir, out, 'ddp')],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
     single_out = single.communicate(timeout=300)[0]
     assert single.returncode == 0, single_out
     assert ddp.returncode == 0, ddp.stdout + ddp.stderr
     assert 'x 2 processes' in ddp.stdout
+    return data_dir, out
 
-    one = torch.load(tmp_path / 'single' / 'last.pt', weights_only=False)
-    two = torch.load(tmp_path / 'ddp' / 'last.pt', weights_only=False)
+
+@gloo
+def test_torchrun_two_processes_equal_one_process(runs):
+    out = runs[1]
+    one, two = last(out / 'single'), last(out / 'ddp')
     # the same losses at every step (4 steps of 16 per epoch, 2 epochs), from log.txt
-    losses = [step_losses(tmp_path / run) for run in ('single', 'ddp')]
+    losses = [step_losses(out / run) for run in ('single', 'ddp')]
     assert [len(epoch) for epoch in losses[0]] == [len(epoch) for epoch in losses[1]] == [4, 4]
     for a, b in zip(*losses):
         assert max(abs(x - y) for x, y in zip(a, b)) < 1e-4, (a, b)
@@ -65,14 +96,75 @@ def test_torchrun_two_processes_equal_one_process(tmp_path):
         assert a['val']['num_samples'] == b['val']['num_samples'] == NUM_VAL
         assert b['val']['loss'] == pytest.approx(a['val']['loss'], abs=1e-4)
     # the same weights and batch-norm statistics
-    assert one['state_dict'].keys() == two['state_dict'].keys()
-    for key, value in one['state_dict'].items():
-        other = two['state_dict'][key]
-        if value.is_floating_point():
-            assert torch.allclose(value, other, rtol=0, atol=1e-4), \
-                (key, (value - other).abs().max())
-        else:
-            assert torch.equal(value, other), key
+    assert_same_weights(one, two, atol=1e-4)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@gloo
+def test_two_agents_c10d_rendezvous_equal_one_node(runs):
+    """``--nnodes=2`` with one process each, the agents meeting at a c10d rendezvous on
+    localhost: the training of one node with two processes."""
+    data_dir, out = runs
+    port = free_port()
+    agents = [subprocess.Popen([*TORCHRUN, '--nnodes=2', '--nproc_per_node=1',
+                                '--rdzv-backend=c10d', f'--rdzv-endpoint=127.0.0.1:{port}',
+                                '--rdzv-id=two-nodes', *train_args(data_dir, out, 'nodes')],
+                               cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    logs = [agent.communicate(timeout=300)[0] for agent in agents]
+    assert [agent.returncode for agent in agents] == [0, 0], logs
+    assert sum('x 2 processes' in text for text in logs) == 1   # rank 0 on one of them
+    for a, b in zip(step_losses(out / 'ddp'), step_losses(out / 'nodes')):
+        assert len(a) == len(b) == 4
+        assert max(abs(x - y) for x, y in zip(a, b)) <= 1e-6, (a, b)
+    assert_same_weights(last(out / 'ddp'), last(out / 'nodes'), atol=1e-6)
+
+
+def worker_pids(agent_pid):
+    """``{rank: pid}`` of the workers of a torchrun agent, from /proc."""
+    pids = {}
+    for child in Path(f'/proc/{agent_pid}/task/{agent_pid}/children').read_text().split():
+        env = Path(f'/proc/{child}/environ').read_bytes().split(b'\0')
+        rank = next(v for v in env if v.startswith(b'RANK='))
+        pids[int(rank[5:])] = int(child)
+    return pids
+
+
+@gloo
+@pytest.mark.skipif(not Path('/proc/self/task').is_dir(), reason='needs /proc (Linux)')
+def test_elastic_restart_after_sigkill_continues_from_last_checkpoint(runs):
+    """``torchrun --max-restarts=1`` without ``output.name`` (the folder must be found again)
+    and without ``--resume``: one of the two workers is killed mid-epoch; the restarted group
+    continues from the last checkpoint to the weights of the uninterrupted run."""
+    data_dir, ddp_out = runs
+    out = ddp_out / 'elastic'
+    args = train_args(data_dir, out, 'x', 'train.checkpoint_every=1', 'output.name=null')
+    agent = subprocess.Popen([*TORCHRUN, '--standalone', '--nproc_per_node=2',
+                              '--max-restarts=1', *args], cwd=ROOT, env=ENV,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob('tiny-*/last.pt')):   # the first step's checkpoint
+            assert agent.poll() is None and time.monotonic() < deadline, agent.stdout.read()
+            time.sleep(0.005)
+        os.kill(worker_pids(agent.pid)[1], signal.SIGKILL)
+        text = agent.communicate(timeout=300)[0]
+    finally:
+        agent.kill()
+    assert agent.returncode == 0, text
+    (run,) = out.iterdir()          # one run folder, both attempts in it
+    log_text = (run / 'log.txt').read_text()
+    assert 'torchrun restart 1: continuing the run from its last checkpoint' in log_text
+    assert 'resumed from' in log_text and ', at step' in log_text, log_text  # mid-epoch
+    restarted, reference = last(run), last(ddp_out / 'ddp')
+    assert [r['epoch'] for r in restarted['history']] == [1, 2]
+    assert restarted['history'][-1]['val'] == reference['history'][-1]['val']
+    assert_same_weights(restarted, reference, atol=0)
 
 
 def test_shard_sampler_batches_are_the_global_batches():

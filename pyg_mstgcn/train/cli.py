@@ -24,13 +24,15 @@ examples:
   python -m pyg_mstgcn.train --resume runs/ntu60_xsub_joint   # continue a run
   python -m pyg_mstgcn.train --phase test -c runs/X/config.yaml --weights runs/X/best.pt
   torchrun --nproc_per_node=4 -m pyg_mstgcn.train -c ntu60_xsub_bone
+  torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d --rdzv-endpoint=HOST:29400 \
+      --rdzv-id=JOB --max-restarts=3 -m pyg_mstgcn.train -c ntu60_xsub_bone
   torchrun --nproc_per_node=4 -m pyg_mstgcn.train --phase test -c runs/X/config.yaml \
       --weights runs/X/best.pt                                  # evaluation in 4 processes
   python -m pyg_mstgcn.train -c ntu60_xsub_joint --set data.root=DIR --check-data
 
 outputs (training): RUN/config.yaml (the resolved configuration), log.txt, TensorBoard
-  events, last.pt (every epoch; also every train.checkpoint_every steps and on SIGTERM or
-  SIGUSR1), best.pt, results.json; RUN is output.dir/output.name.
+  events, last.pt (every epoch; also every train.checkpoint_every steps or minutes, e.g. 500
+  or 30min, and on SIGTERM or SIGUSR1), best.pt, results.json; RUN is output.dir/output.name.
 outputs (--phase test), in a folder of their own, RUN-test-DATE-TIME: metrics.json,
   per_class.csv, confusion.csv, confusion.png, per_class_accuracy.png, scores.pkl (sample
   name -> logits, for python -m pyg_mstgcn.ensemble), labels.pkl.
@@ -42,6 +44,8 @@ exit status: 0 done, 2 bad input (one line on stderr), 3 the loss became NaN or 
 distributed: under torchrun, data.batch_size is the global batch (divisible by the number of
   processes); NCCL on CUDA, gloo on CPU; batch norm over the global batch; each step sees
   the samples of the same step of one process; validation evaluates every sample once.
+  Several nodes: one torchrun per node with --rdzv-backend=c10d. With --max-restarts a
+  restarted group continues the run from its last checkpoint by itself (no --resume).
 """
 
 

@@ -20,8 +20,9 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
-from pyg_mstgcn.checks import (BOOL, MAPPING, NON_NEGATIVE, NON_NEGATIVE_INT, NULL, POSITIVE,
-                               POSITIVE_INT, TEXT, OneOf, Rule, interval, list_of, suggest)
+from pyg_mstgcn.checks import (BOOL, DURATION, MAPPING, NON_NEGATIVE, NON_NEGATIVE_INT, NULL,
+                               POSITIVE, POSITIVE_INT, TEXT, OneOf, Rule, interval, list_of,
+                               suggest)
 from pyg_mstgcn.config_files import (ConfigError, find_config, load_recipe, merge,
                                      read_numbers, set_model, source_of)
 from pyg_mstgcn.data.transforms import build_transforms
@@ -130,9 +131,10 @@ OPTIONS: Dict[str, Dict[str, Option]] = {
                                  'step (a host synchronisation); null: every step on the '
                                  'CPU, every 20 on CUDA', NULL | POSITIVE_INT),
         'checkpoint_every': Option(None, 'also write last.pt (with the position inside the '
-                                   'epoch) every N steps; null: at the end of each epoch '
-                                   'and on preemption (SIGTERM, SIGUSR1) only',
-                                   NULL | POSITIVE_INT),
+                                   "epoch) every N steps, or every so long ('30min', '2h', "
+                                   'from the last checkpoint); null: at the end of each '
+                                   'epoch and on preemption (SIGTERM, SIGUSR1) only',
+                                   NULL | POSITIVE_INT | DURATION),
         'deterministic': Option(True, 'torch.use_deterministic_algorithms', BOOL),
         'threads': Option(None, 'torch.set_num_threads, or null to keep the default',
                           NULL | POSITIVE_INT),

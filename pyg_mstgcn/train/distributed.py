@@ -1,7 +1,9 @@
 """Helpers for ``torchrun``: one process per device, NCCL on CUDA and gloo on CPU.
 
 A single process needs no launcher: :func:`init` then reports world size 1 and every helper
-is a no-op.
+is a no-op. Under ``torchrun`` the processes also reach torchrun's key-value store, which
+outlives the worker group: after an elastic restart (``--max-restarts``) a new group finds
+there what the earlier attempt recorded (:func:`job_record`, :func:`job_lookup`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,10 @@ class DistInfo:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    #: torchrun's ``TORCHELASTIC_RESTART_COUNT``: 0 for the first worker group
+    restart: int = 0
+    #: torchrun's store (``None`` without torchrun); it outlives the worker group
+    store: Optional[dist.Store] = None
 
     @property
     def enabled(self) -> bool:
@@ -30,16 +36,48 @@ class DistInfo:
 
 
 def init(device_kind: str) -> DistInfo:
-    """Initialises the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1)."""
+    """Connects to ``torchrun``'s store when launched by it, and initialises the process group
+    when there are several processes (``WORLD_SIZE`` > 1).
+
+    The group's keys (each process's address, for gloo) are written under a prefix of the
+    restart count: torchrun's store keeps the keys of a worker group that died, and a
+    restarted group that read a dead process's address would wait for it forever.
+    """
     world = int(os.environ.get('WORLD_SIZE', '1'))
-    if world <= 1:
+    launched = 'TORCHELASTIC_RUN_ID' in os.environ and 'MASTER_ADDR' in os.environ
+    if world <= 1 and not launched:
         return DistInfo()
     rank, local = int(os.environ['RANK']), int(os.environ.get('LOCAL_RANK', '0'))
+    restart = int(os.environ.get('TORCHELASTIC_RESTART_COUNT', '0'))
     if device_kind == 'cuda':
         torch.cuda.set_device(local)
-    if not dist.is_initialized():
-        dist.init_process_group('nccl' if device_kind == 'cuda' else 'gloo')
-    return DistInfo(rank, world, local)
+    store = next(dist.rendezvous('env://'))[0] if launched else None
+    if world > 1 and not dist.is_initialized():
+        backend = 'nccl' if device_kind == 'cuda' else 'gloo'
+        if store is None:   # WORLD_SIZE and the rest set by another launcher
+            dist.init_process_group(backend)
+        else:
+            dist.init_process_group(backend, store=dist.PrefixStore(
+                f'{JOB_PREFIX}attempt{restart}/', store), rank=rank, world_size=world)
+    return DistInfo(rank, world, local, restart, store)
+
+
+#: The prefix of our keys in torchrun's store.
+JOB_PREFIX = 'pyg_mstgcn/'
+
+
+def job_record(info: DistInfo, key: str, value: str) -> None:
+    """Process 0 keeps :obj:`value` in torchrun's store for the rest of the job (restarts
+    included); nothing without torchrun."""
+    if info.store is not None and info.is_main:
+        info.store.set(JOB_PREFIX + key, value)
+
+
+def job_lookup(info: DistInfo, key: str) -> Optional[str]:
+    """What :func:`job_record` kept under :obj:`key` in this job (``None``: nothing)."""
+    if info.store is None or not info.store.check([JOB_PREFIX + key]):
+        return None
+    return info.store.get(JOB_PREFIX + key).decode()
 
 
 def cleanup() -> None:

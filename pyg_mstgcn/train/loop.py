@@ -2,10 +2,10 @@
 timm's ``train.py``: :func:`train` sets up and runs the epochs, :func:`train_one_epoch` runs
 one, validation is :func:`~pyg_mstgcn.train.evaluation.evaluate`, and checkpoints are written
 by :func:`save_checkpoint` after every epoch (the one before kept as ``last.prev.pt``), and
-inside an epoch every ``train.checkpoint_every`` steps and on preemption (SIGTERM or SIGUSR1:
-:class:`Preemption`), with the :class:`Position` a resumed run continues from. A fine-tuning
-run starts from other weights and keeps parameters fixed as :mod:`~pyg_mstgcn.train.finetune`
-says."""
+inside an epoch every ``train.checkpoint_every`` steps (or minutes) and on preemption
+(SIGTERM or SIGUSR1: :class:`Preemption`), with the :class:`Position` a resumed run continues
+from. A fine-tuning run starts from other weights and keeps parameters fixed as
+:mod:`~pyg_mstgcn.train.finetune` says."""
 from __future__ import annotations
 
 import logging
@@ -16,13 +16,14 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from pyg_mstgcn.checks import duration_seconds, is_integer
 from pyg_mstgcn.config_files import ConfigError, source_of
 from pyg_mstgcn.io import save_atomic, write_text_atomic
 from pyg_mstgcn.train import distributed as dist_utils
@@ -35,8 +36,9 @@ from pyg_mstgcn.train.data import (SeededSamples, build_dataset, make_loader, pr
 from pyg_mstgcn.train.evaluation import evaluate, write_json
 from pyg_mstgcn.train.finetune import freeze, frozen_summary, start_of, train_mode, trainable
 from pyg_mstgcn.train.model import build_checked_model, check_data_fits, run_class_names
-from pyg_mstgcn.train.runtime import (autocast, configure_determinism, run_folder, run_name,
-                                      run_processes, seed_everything, setup_logging)
+from pyg_mstgcn.train.runtime import (autocast, claim_folder, configure_determinism,
+                                      run_folder, run_processes, seed_everything,
+                                      setup_logging, training_folder)
 from pyg_mstgcn.train.sync_batchnorm import convert_sync_batchnorm
 
 log = logging.getLogger('pyg_mstgcn.train')
@@ -199,6 +201,9 @@ def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: tor
     raises :class:`Preempted` after the step (every process at the same step)."""
     tcfg = config['train']
     epochs, every = tcfg['epochs'], tcfg['checkpoint_every']
+    every_steps = every if is_integer(every) else None
+    # a period counts from the last checkpoint: the end of the epoch before, or a resume
+    every_seconds, saved_at = duration_seconds(every), time.monotonic()
     # reading the device waits for it: on CUDA the loss is read every few steps only
     interval = tcfg['check_interval'] or (1 if device.type == 'cpu' else CUDA_CHECK_INTERVAL)
     train_mode(net)
@@ -244,8 +249,10 @@ def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: tor
         count += n
         if it % max(10, interval) == 0:
             bar.set_postfix(loss=f'{loss.item():.3f}')
-        signum = _signal_received(preemption, it, interval, info, device)
-        if signum or (every and (it + 1) % every == 0 and it + 1 < iters):
+        time_due = every_seconds is not None and time.monotonic() - saved_at >= every_seconds
+        signum, time_due = _stop_or_save(preemption, time_due, it, interval, info, device)
+        steps_due = every_steps is not None and (it + 1) % every_steps == 0
+        if signum or ((steps_due or time_due) and it + 1 < iters):
             if int(first_bad) >= 0:   # never a checkpoint of non-finite weights
                 _stop(state, run_dir, int(first_bad), it, loss)
             totals, steps = _global_sums(loss_sum, correct, count, earlier, step_losses, info)
@@ -254,6 +261,7 @@ def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: tor
                                       time.perf_counter() - start)
             if info.is_main:
                 save_checkpoint(state, config, run_dir)
+            saved_at = time.monotonic()
             if signum:
                 dist_utils.barrier(info)   # torchrun stops all once one process has exited
                 message = (f'preempted ({signal.Signals(signum).name}) at epoch '
@@ -275,19 +283,20 @@ def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: tor
             'step_losses': steps.tolist(), 'epoch_time': seconds}
 
 
-def _signal_received(preemption: Optional[Preemption], it: int, interval: int,
-                     info: dist_utils.DistInfo, device: torch.device) -> int:
-    """The signal to stop on after iteration :obj:`it` (0: none). Under torchrun, the largest
-    of the processes', read at the loss's reads only (every ``interval`` steps), so that every
-    process stops at the same step."""
+def _stop_or_save(preemption: Optional[Preemption], time_due: bool, it: int, interval: int,
+                  info: dist_utils.DistInfo, device: torch.device) -> Tuple[int, bool]:
+    """The signal to stop on after iteration :obj:`it` (0: none), and whether a
+    checkpoint is due by time. Under torchrun, the largest of the processes' signals and
+    whether any is due, read at the loss's reads only (every ``interval`` steps), so that
+    every process stops or saves at the same step."""
     signum = preemption.signum if preemption is not None else 0
     if not info.enabled:
-        return signum
+        return signum, time_due
     if (it + 1) % interval:
-        return 0
-    flag = torch.tensor(signum, dtype=torch.int64, device=device)
-    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-    return int(flag.item())
+        return 0, False
+    flags = torch.tensor([signum, int(time_due)], dtype=torch.int64, device=device)
+    torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+    return int(flags[0].item()), bool(flags[1].item())
 
 
 def _global_sums(loss_sum: torch.Tensor, correct: torch.Tensor, count: int,
@@ -379,6 +388,7 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
     val_set = build_dataset(config, data_cfg['val_split'], train=False)
     for dataset in (train_set, val_set):
         check_data_fits(model, dataset, config)
+    run_dir, resume, restart_note = training_folder(config, resume, info)
     recovered = resume_point(resume, info) if resume is not None else None
     start = start_of(model, config, resume)
     frozen = freeze(model, tcfg['freeze'],
@@ -393,14 +403,15 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
                           f'{len(train_set)} training samples (batches are full, last dropped)')
     workers = worker_count(data_cfg['num_workers'])
 
-    run_dir = resume if resume is not None else \
-        Path(config['output']['dir']) / run_name(config, 'train')
     config['output']['name'] = run_dir.name   # the saved config.yaml names its own run
     with run_folder(run_dir, resume is not None, info):
+        claim_folder(run_dir, info)
         if info.is_main:
             write_text_atomic(run_dir / 'config.yaml', dump(config))
         setup_logging(run_dir, info)
         log.info(f'run folder: {run_dir}')
+        if restart_note:
+            log.info(restart_note)
         if recovered:
             log.warning(recovered)
         log.info(f'device: {device}' + (f' x {info.world_size} processes' if info.enabled

@@ -120,10 +120,47 @@ def find_resume(config: Mapping[str, Any], resume: str) -> Path:
             raise ConfigError(f"--resume: no run of '{stem}' with a last.pt in "
                               f"{config['output']['dir']}; give --resume RUN_DIR")
         run = runs[-1].parent
-    if not (run / 'last.pt').is_file():
+    if not has_checkpoint(run):
         raise ConfigError(f'--resume: {run / "last.pt"} does not exist (no checkpoint to resume '
                           f'from)')
     return run
+
+
+def training_folder(config: Mapping[str, Any], resume: Optional[Path],
+                    info: dist_utils.DistInfo) -> Tuple[Path, Optional[Path], Optional[str]]:
+    """The run folder of a training, the folder it continues (``None``: a new run) and a note
+    to log. :obj:`resume` (``--resume``) continues itself. A worker group that torchrun
+    restarted (``--max-restarts``) takes the folder its first attempt recorded in the job's
+    store (:func:`claim_folder`) and continues from its last checkpoint when it has one. A new
+    run is named by process 0 for all."""
+    if resume is not None:
+        return resume, resume, None
+    earlier = dist_utils.job_lookup(info, 'run_dir') if info.restart else None
+    if earlier is not None:
+        run_dir = Path(earlier)
+        if has_checkpoint(run_dir):
+            return run_dir, run_dir, (f'torchrun restart {info.restart}: continuing the run '
+                                      f'from its last checkpoint')
+        return run_dir, None, (f'torchrun restart {info.restart}: the first attempt wrote no '
+                               f'checkpoint; starting again')
+    name = dist_utils.broadcast_object(run_name(config, 'train') if info.is_main else None,
+                                       info)
+    note = (f'torchrun restart {info.restart}: no earlier attempt of this run recorded (it '
+            f'failed before its run folder existed); starting a new run') if info.restart \
+        else None
+    return Path(config['output']['dir']) / name, None, note
+
+
+def claim_folder(run_dir: Path, info: dist_utils.DistInfo) -> None:
+    """Records :obj:`run_dir` as this job's run folder in torchrun's store, for the groups
+    of later restarts (:func:`training_folder`)."""
+    dist_utils.job_record(info, 'run_dir', str(run_dir.resolve()))
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether a run can continue from :obj:`run_dir` (``last.pt``, or the previous one that
+    takes its place when it is missing or damaged)."""
+    return any((run_dir / name).is_file() for name in ('last.pt', 'last.prev.pt'))
 
 
 #: Files a run writes before its first checkpoint: all that a run that failed early leaves.
@@ -167,4 +204,5 @@ def run_folder(run_dir: Path, resuming: bool, info: dist_utils.DistInfo) -> Iter
 
 
 __all__ = ['select_device', 'run_processes', 'seed_everything', 'configure_determinism', 'autocast',
-           'setup_logging', 'run_name', 'find_resume', 'run_folder']
+           'setup_logging', 'run_name', 'find_resume', 'training_folder', 'claim_folder',
+           'has_checkpoint', 'run_folder']
