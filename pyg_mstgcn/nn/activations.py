@@ -1,6 +1,7 @@
 """Activation functions of the original network, created by name."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, Dict
 
 import torch
@@ -21,8 +22,11 @@ class HardSwish(nn.Module):
         return x * torch.nn.functional.relu6(x + 3.0) / 6.0
 
 
+#: In place where it is cheaper: every activation of the network acts on a fresh intermediate
+#: (a batch norm's output or a sum) that no backward pass reads, and ReLU's own backward reads
+#: its output only; a pass over memory and an allocation fewer per layer.
 ACTIVATIONS: Dict[str, Callable[[], nn.Module]] = {
-    'relu': nn.ReLU,
+    'relu': partial(nn.ReLU, inplace=True),
     'hswish': HardSwish,
     'swish': Swish,
 }

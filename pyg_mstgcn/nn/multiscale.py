@@ -124,7 +124,7 @@ class MultiScaleGraphLayer(nn.Module):
         res = self.residual(x)
         out = hierarchical_split(self.bn_in(x), self.scales, carry=self.carry,
                                  edge_index=edge_index, edge_template=edge_template)
-        return self.act(out + res)
+        return self.act(out.add_(res))   # out: the concatenation, a fresh tensor
 
 
 class MultiScaleTemporalLayer(nn.Module):
@@ -173,4 +173,4 @@ class MultiScaleTemporalLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         check_node_features(x, self.channels, self.__class__.__name__)
         out = hierarchical_split(x, self.scales, carry=self.carry)
-        return self.act(out + self.residual(x))
+        return self.act(out.add_(self.residual(x)))   # out: the concatenation, a fresh tensor
