@@ -11,7 +11,10 @@ turns round by round; ``samples_per_s`` is the median round, ``best_samples_per_
 ``one_process_samples_per_s`` is the same in the main process alone (``num_workers=0``, one
 PyTorch thread): what one core delivers, batching included, the figure to compare with the
 target per worker when the machine is busy. ``us_per_sample`` is the cost of one
-``dataset[i]`` there (read, stream, transforms, graph; no batching). The load average of the
+``dataset[i]`` there (read, stream, transforms, graph; no batching).
+``device_augment_samples_per_s`` is the loader with ``data.augment_on: device``: the random
+steps left out of the workers and applied to each whole batch on the device (CUDA when
+available, else the CPU), the batch moved there first. The load average of the
 machine is printed and stored with the figures. The target is 2,000 samples/s with 2 workers,
 so that loading never starves a GPU.
 """
@@ -23,16 +26,19 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch_geometric.loader import DataLoader
 
 from pyg_mstgcn.benchmarks.runner import add_output_args, print_table, write_csv
 from pyg_mstgcn.data.datasets import SkeletonArrayDataset
+from pyg_mstgcn.data.transforms import build_transforms
+from pyg_mstgcn.data.transforms.batched import split_for_device
 from pyg_mstgcn.data.synthetic import generate_split
 from pyg_mstgcn.errors import ArgumentParser
 from pyg_mstgcn.io import data_path, write_split
+from pyg_mstgcn.train.augment import DeviceAugment
 
 TARGET = 2000.0
 
@@ -69,12 +75,30 @@ def per_sample_us(dataset: SkeletonArrayDataset, count: int = 256) -> float:
         torch.set_num_threads(threads)
 
 
-def _epoch(loader: DataLoader) -> float:
+def _epoch(loader: DataLoader, augment: Optional[DeviceAugment] = None,
+           device: Optional[torch.device] = None) -> float:
     samples = 0
     start = time.perf_counter()
-    for batch in loader:
+    for step, batch in enumerate(loader):
+        if augment is not None:
+            batch = augment(batch.to(device, non_blocking=True), 0, step)
         samples += batch.num_graphs
+    if device is not None and device.type == 'cuda':
+        torch.cuda.synchronize(device)
     return samples / (time.perf_counter() - start)
+
+
+def device_loader(folder: Path, stream: str, transforms: List[str], batch_size: int,
+                  workers: int, device: torch.device, seed: int
+                  ) -> Tuple[DataLoader, DeviceAugment]:
+    """The loader of ``data.augment_on: device`` (the steps before the batched ones only)
+    and the augmentation of its batches on :obj:`device`."""
+    in_loader, steps = split_for_device(build_transforms(transforms), stream, True)
+    dataset = SkeletonArrayDataset(folder, 'train', stream=stream, transforms=in_loader)
+    dataset.keep_valid_frames = True
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
+                        persistent_workers=workers > 0, pin_memory=device.type == 'cuda')
+    return loader, DeviceAugment(steps, dataset.layout.num_joints, seed, device)
 
 
 def measure(folder: Path, batch_size: int, workers: int, rounds: int, seed: int
@@ -84,6 +108,7 @@ def measure(folder: Path, batch_size: int, workers: int, rounds: int, seed: int
     the configurations taking turns in every round (so that load from elsewhere falls on all
     alike); the median and the best round."""
     torch.manual_seed(seed)
+    device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     loaders, rows = [], []
     for name, stream, transforms in CONFIGS:
         dataset = SkeletonArrayDataset(folder, 'train', stream=stream, transforms=transforms)
@@ -97,17 +122,22 @@ def measure(folder: Path, batch_size: int, workers: int, rounds: int, seed: int
                      'transforms': '+'.join(transforms) or '-', 'batch': batch_size,
                      'workers': workers, 'first_epoch_s': time.perf_counter() - start,
                      'us_per_sample': per_sample_us(dataset)})
-        loaders.append((loader, single))
+        on_device = device_loader(folder, stream, transforms, batch_size, workers, device, seed)
+        _epoch(*on_device, device)  # warm-up
+        loaders.append((loader, single, on_device))
     rates: List[List[float]] = [[] for _ in loaders]
     one_process: List[List[float]] = [[] for _ in loaders]
+    device_rates: List[List[float]] = [[] for _ in loaders]
     threads = torch.get_num_threads()
     for _ in range(rounds):
-        for k, (loader, single) in enumerate(loaders):
+        for k, (loader, single, on_device) in enumerate(loaders):
             rates[k].append(_epoch(loader))
+            device_rates[k].append(_epoch(*on_device, device))
             torch.set_num_threads(1)  # as in a worker
             one_process[k].append(_epoch(single))
             torch.set_num_threads(threads)
-    for row, rate, one in zip(rows, rates, one_process):
+    for row, rate, one, on_device in zip(rows, rates, one_process, device_rates):
+        row['device_augment_samples_per_s'] = statistics.median(on_device)
         row['samples_per_s'] = statistics.median(rate)
         row['best_samples_per_s'] = max(rate)
         row['one_process_samples_per_s'] = statistics.median(one)
@@ -154,12 +184,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     load_after = os.getloadavg()[0]
     print_table(rows, ['augmentation', 'stream', 'workers', 'batch', 'samples_per_s',
                        'best_samples_per_s', 'one_process_samples_per_s', 'us_per_sample',
-                       'target_met'])
+                       'target_met', 'device_augment_samples_per_s'])
     print(f'load average (1 min) {load_before:.2f} before, {load_after:.2f} after, on '
           f'{os.cpu_count()} cores')
     settings = {'samples': args.samples, 'frames': args.frames, 'persons': 2, 'joints': 25,
                 'rounds': args.rounds, 'seed': args.seed, 'quick': args.quick,
                 'sharing': torch.multiprocessing.get_sharing_strategy(),
+                'augment_device': 'cuda' if torch.cuda.is_available() else 'cpu',
                 'target_samples_per_s': TARGET, 'load_avg_before': round(load_before, 2),
                 'load_avg_after': round(load_after, 2)}
     path = write_csv(args.out, rows, settings, args.results_dir)

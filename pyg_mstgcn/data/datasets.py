@@ -158,14 +158,17 @@ class SkeletonDataset(torch.utils.data.Dataset):
         rng = self.generator() if rng is None else as_generator(rng)
         if self.stream_first:
             x = make_stream(x, self.stream, self.layout)
-        if len(self.transforms):
-            x, _ = self.transforms.apply(x, valid_range(x, num_frames), rng)
+        extra = {}
+        if len(self.transforms) or self.keep_valid_frames:
+            x, valid = self.transforms.apply(x, valid_range(x, num_frames), rng)
+            if self.keep_valid_frames:
+                extra['valid_frames'] = torch.tensor([valid])
         if not self.stream_first:
             x = make_stream(np.asarray(x, dtype=np.float32), self.stream, self.layout)
         if x.dtype != np.float32 or not x.flags.c_contiguous:
             x = np.ascontiguousarray(x, dtype=np.float32)
         return skeleton_graph(torch.from_numpy(x), self.layout, y=label, name=name,
-                              sample_idx=i)
+                              sample_idx=i, **extra)
 
     def __getitem__(self, index: int) -> Data:
         return self.get(index)
@@ -180,6 +183,9 @@ class SkeletonDataset(torch.utils.data.Dataset):
     #: Samples whose values are checked for NaN and inf as the dataset opens, strided over it
     #: (0: none; ``--check-data`` sets 0, to read them all and report instead).
     spot_check: int = 64
+    #: Store the valid frames after the transforms as ``valid_frames`` ``[1, 2]`` (a batch:
+    #: ``[N, 2]``), for steps applied to the batch later (``data.augment_on: device``).
+    keep_valid_frames: bool = False
     #: Values per joint and frame, :math:`C`, and persons per sample, :math:`M`.
     num_channels: int
     num_person: int

@@ -30,6 +30,7 @@ from pyg_mstgcn.data.classes import CLASS_LISTS, class_names
 from pyg_mstgcn.data.streams import STREAMS
 from pyg_mstgcn.graph.layout import ALIASES as LAYOUT_ALIASES
 from pyg_mstgcn.graph.layout import LAYOUTS
+from pyg_mstgcn.train.augment import split_transforms
 from pyg_mstgcn.train.data import DATASET_FORMATS
 from pyg_mstgcn.train.model import build_checked_model
 
@@ -86,6 +87,13 @@ OPTIONS: Dict[str, Dict[str, Option]] = {
                                'original) or after them (CTR-GCN, PYSKL)', BOOL),
         'train_transforms': Option([], 'training augmentation, e.g. [random_shift, '
                                    '{name: uniform_sample, size: 64}]', TRANSFORM_LIST),
+        'augment_on': Option('loader', 'where training augmentation runs: loader (per '
+                             'sample in the workers) or device (random_shift, random_move, '
+                             'random_rotation on each whole batch on the training device, '
+                             'drawn from train.seed, the epoch and the step); the '
+                             'train_transforms before the first of those stay in the loader, '
+                             'one without a batched form after it is an error',
+                             OneOf(('loader', 'device'))),
         'val_transforms': Option([], 'evaluation transforms', TRANSFORM_LIST),
         'batch_size': Option(32, 'the global batch size (split over the processes under '
                              'torchrun)', POSITIVE_INT),
@@ -122,6 +130,9 @@ OPTIONS: Dict[str, Dict[str, Option]] = {
         'device': Option('auto', 'auto is CUDA when available, else the CPU', DEVICE),
         'amp': Option(None, 'automatic mixed precision on CUDA (ignored on the CPU)',
                       NULL | OneOf(('bf16', 'fp16'))),
+        'compile': Option(False, 'train the torch.compile\'d network (inductor; the first '
+                          'steps compile it); evaluation and checkpoints use the plain '
+                          'model', BOOL),
         'clip_grad_norm': Option(None, 'clip the gradient norm to this', NULL | POSITIVE),
         'label_smoothing': Option(0.0, 'label smoothing of the loss', interval(0, 1, False)),
         'eval_interval': Option(1, 'validate every N epochs (and after the last)',
@@ -302,6 +313,7 @@ def validate(config: Mapping[str, Any]) -> None:
             except (ValueError, TypeError) as e:
                 where = source_of(f'data.{key}', config.get('_sources', {}))
                 raise ConfigError(f'data.{key} (set in {where}): {e}') from None
+    split_transforms(config)   # with augment_on device: the steps can move there
     if data['root'] is None:
         raise ConfigError(f"data.root is not set: give the data "
                           f"({DATASET_FORMATS[data['format']].files}) with --set "

@@ -21,6 +21,7 @@ from pyg_mstgcn.data.pyskl import is_annotation_file
 from pyg_mstgcn.errors import InputError
 from pyg_mstgcn.io import data_path, is_array_folder
 from pyg_mstgcn.train import distributed as dist_utils
+from pyg_mstgcn.train.augment import split_transforms
 
 log = logging.getLogger('pyg_mstgcn.train')
 
@@ -80,11 +81,12 @@ DATASET_FORMATS: Dict[str, DatasetFormat] = {
 
 
 def build_dataset(config: Mapping[str, Any], split: str, train: bool) -> SkeletonDataset:
-    """The dataset of :obj:`split` as ``data.format`` reads it, with the training or the
-    evaluation transforms; a problem with the data is a :class:`ConfigError` naming it, and
-    data of another format names that format."""
+    """The dataset of :obj:`split` as ``data.format`` reads it, with the training (those of
+    the loader, see :func:`~pyg_mstgcn.train.augment.split_transforms`) or the evaluation
+    transforms; a problem with the data is a :class:`ConfigError` naming it, and data of
+    another format names that format."""
     data = config['data']
-    transforms = data['train_transforms' if train else 'val_transforms']
+    transforms, on_device = split_transforms(config) if train else (data['val_transforms'], [])
     fmt = data['format']
     root = Path(data['root'])
     if root.exists() and not DATASET_FORMATS[fmt].looks_like(root):
@@ -94,9 +96,11 @@ def build_dataset(config: Mapping[str, Any], split: str, train: bool) -> Skeleto
                               f"({DATASET_FORMATS[other[0]].files}), not {fmt}; set "
                               f"data.format={other[0]}")
     try:
-        return DATASET_FORMATS[fmt].build(data, config['model'], split, transforms)
+        dataset = DATASET_FORMATS[fmt].build(data, config['model'], split, transforms)
     except (ValueError, TypeError, FileNotFoundError, InputError) as e:
         raise ConfigError(f'data ({split} split): {e}') from None
+    dataset.keep_valid_frames = bool(on_device)   # the batched steps start from them
+    return dataset
 
 
 def prepare_data(config: Mapping[str, Any], info: dist_utils.DistInfo) -> None:

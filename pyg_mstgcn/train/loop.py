@@ -30,6 +30,7 @@ from pyg_mstgcn.train import distributed as dist_utils
 from pyg_mstgcn.train.checkpoint import (WeightsError, load_checkpoint, load_weights,
                                          recover_last, rng_state, save_keeping_previous,
                                          set_rng_state)
+from pyg_mstgcn.train.augment import DeviceAugment
 from pyg_mstgcn.train.config import dump, learning_rate
 from pyg_mstgcn.train.data import (SeededSamples, build_dataset, make_loader, prepare_data,
                                    worker_count)
@@ -192,13 +193,15 @@ CUDA_CHECK_INTERVAL = 20
 def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: torch.device,
                     amp: Optional[str], config: Mapping[str, Any],
                     info: dist_utils.DistInfo, run_dir: Path,
-                    preemption: Optional[Preemption] = None) -> Dict[str, Any]:
+                    preemption: Optional[Preemption] = None,
+                    augment: Optional[DeviceAugment] = None) -> Dict[str, Any]:
     """One epoch over :obj:`loader` (which starts at step ``state.position.step``, the sums of
     the steps before it continued); returns the global loss, top-1, step losses and time. A
     non-finite loss (on any process) raises :class:`NonFiniteLoss`: before its step when the
     loss is read every step (the CPU's default), else at the next read
     (``train.check_interval``). A signal recorded by :obj:`preemption` writes ``last.pt`` and
-    raises :class:`Preempted` after the step (every process at the same step)."""
+    raises :class:`Preempted` after the step (every process at the same step). :obj:`augment`
+    augments each batch on the device (``data.augment_on: device``)."""
     tcfg = config['train']
     epochs, every = tcfg['epochs'], tcfg['checkpoint_every']
     every_steps = every if is_integer(every) else None
@@ -222,6 +225,8 @@ def train_one_epoch(net: torch.nn.Module, loader, state: TrainState, device: tor
                total=iters, disable=not info.is_main, mininterval=1.0, file=sys.stderr)
     for it, batch in enumerate(bar, start=done.step):
         batch = batch.to(device, non_blocking=True)
+        if augment is not None:
+            batch = augment(batch, state.epoch, it)
         with autocast(device, amp):
             logits = net(batch)
         loss = F.cross_entropy(logits.float(), batch.y,
@@ -435,15 +440,17 @@ def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters
     data_cfg, seed, epochs = config['data'], int(config['train']['seed']), \
         int(config['train']['epochs'])
     model = model.to(device)
-    net = model
     if info.enabled:
         # batch norm over the global batch: torch's SyncBatchNorm on CUDA (NCCL), ours,
         # which works with any backend, on CPU (gloo)
-        net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model) \
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model) \
             if device.type == 'cuda' else convert_sync_batchnorm(model)
+    # compiled inside DDP, as torch advises; `model` stays plain for evaluation and the
+    # checkpoints (no '_orig_mod.' in their keys)
+    net = torch.compile(model) if config['train']['compile'] else model
+    if info.enabled:
         net = torch.nn.parallel.DistributedDataParallel(
             net, device_ids=[device.index] if device.type == 'cuda' else None)
-        model = net.module
     o = config['optim']
     base_lr = learning_rate(config)
     log.info(f"optimiser: SGD, lr {base_lr:.4g} for global batch {data_cfg['batch_size']}")
@@ -465,12 +472,13 @@ def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters
     metrics: Dict[str, Any] = state.history[-1].get('val', {}) if state.history else {}
     samples_seen, train_time = 0, 0.0
     per_rank_batch = data_cfg['batch_size'] // info.world_size
+    augment = DeviceAugment.from_config(config, device, info)
     while state.epoch < epochs:
         train_data.set_epoch(state.epoch)
         loader = make_loader(train_data, per_rank_batch, True, state.epoch, seed, workers,
                              info, device, state.position.step)
         stats = train_one_epoch(net, loader, state, device, amp, config, info, run_dir,
-                                preemption)
+                                preemption, augment)
         state.epoch += 1
         samples_seen += stats['samples']
         train_time += stats['epoch_time']

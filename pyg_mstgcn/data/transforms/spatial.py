@@ -8,6 +8,7 @@ import math
 from typing import Any, Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import torch
 
 from pyg_mstgcn.data.transforms.base import Transform
 from pyg_mstgcn.preprocess.normalize import pre_normalize
@@ -142,27 +143,38 @@ class RandomMove(Transform):
         self._table = np.array([c + (0.0, ) * (max(map(len, candidates)) - len(c))
                                 for c in candidates])
 
+    @staticmethod
+    def segments(T: int, move_time: int) -> Tuple[int, np.ndarray, np.ndarray]:
+        r"""How :obj:`T` frames follow the values drawn at the segment ends (the nodes) with
+        :obj:`move_time` segments: the number of nodes, and per frame its segment :math:`i`
+        and its step :math:`w` in ``[0, 1]``; frame :math:`t` takes
+        :math:`v_i + w_t (v_{i+1} - v_i)`, linear from node to node with both ends included
+        (NumPy ``linspace``, as the original)."""
+        node = np.append(np.arange(0, T, T * 1.0 / move_time).round().astype(int), T)
+        segment = np.searchsorted(node, np.arange(T), side='right') - 1
+        length = node[segment + 1] - node[segment]
+        step = (np.arange(T) - node[segment]) / np.maximum(length - 1, 1)
+        return len(node), segment, step
+
     def curves(self, T: int, rng: np.random.Generator) -> np.ndarray:
         """The per-frame ``[4, T]`` angle (radians), scale, x and y translation."""
         move_time = self.move_time_candidate[int(rng.integers(len(self.move_time_candidate)))]
-        node = np.append(np.arange(0, T, T * 1.0 / move_time).round().astype(int), T)
-        num_node = len(node)
+        num_node, segment, step = self.segments(T, move_time)
         choice = rng.integers(0, self._sizes, (4, num_node))    # a candidate per node
         values = np.take_along_axis(self._table, choice, axis=1)
-        curves = np.zeros((4, T))
-        for i in range(num_node - 1):  # linear from node to node, both ends included
-            n = node[i + 1] - node[i]
-            if n > 0:
-                step = np.arange(n) / (n - 1) if n > 1 else np.zeros(1)
-                curves[:, node[i]:node[i + 1]] = (values[:, i:i + 1] + step *
-                                                  (values[:, i + 1:i + 2] - values[:, i:i + 1]))
+        low = values[:, segment]
+        curves = low + step * (values[:, segment + 1] - low)
         curves[0] *= np.pi / 180
         return curves
 
-    def apply(self, x, valid, rng):
-        C, T, V, M = x.shape
+    @staticmethod
+    def check_channels(C: int) -> None:
         if C < 2:
             raise ValueError(f'random_move needs x and y channels (got C = {C})')
+
+    def apply(self, x, valid, rng):
+        C, T, V, M = x.shape
+        self.check_channels(C)
         a, s, tx, ty = self.curves(T, rng)
         cos = (np.cos(a) * s).astype(np.float32)[:, None, None]
         sin = (np.sin(a) * s).astype(np.float32)[:, None, None]
@@ -202,28 +214,52 @@ class RandomRotation(Transform):
             raise ValueError(f'random_rotation: dims must be 2 or 3 (got {dims})')
         self.dims = dims
 
+    @property
+    def limit(self) -> np.ndarray:
+        """The largest angle about x, y and z, ``[3]``."""
+        return np.broadcast_to(np.asarray(self.max_angle, dtype=np.float64), (3, ))
+
     def matrix(self, rng: np.random.Generator) -> np.ndarray:
         """A random rotation matrix ``[dims, dims]``."""
-        limit = np.broadcast_to(np.asarray(self.max_angle, dtype=np.float64), (3, ))
-        theta = rng.uniform(-limit, limit)
+        theta = rng.uniform(-self.limit, self.limit)
         if self.dims == 2:
-            c, s = math.cos(theta[0]), math.sin(theta[0])
-            return np.array([[c, -s], [s, c]], dtype=np.float32)
-        c, s = np.cos(theta), np.sin(theta)
-        rx = np.array([[1, 0, 0], [0, c[0], s[0]], [0, -s[0], c[0]]])
-        ry = np.array([[c[1], 0, -s[1]], [0, 1, 0], [s[1], 0, c[1]]])
-        rz = np.array([[c[2], s[2], 0], [-s[2], c[2], 0], [0, 0, 1]])
-        return (rz @ ry @ rx).astype(np.float32)
+            cos, sin = np.array([math.cos(theta[0])]), np.array([math.sin(theta[0])])
+        else:
+            cos, sin = np.cos(theta), np.sin(theta)
+        return rotation_matrix(cos, sin, self.dims).astype(np.float32)
 
-    def apply(self, x, valid, rng):
-        C = x.shape[0]
+    def check_channels(self, C: int) -> None:
         if C < self.dims:
             raise ValueError(f'random_rotation: {self.dims}D rotation needs {self.dims} '
                              f'coordinate channels (got C = {C}); use dims=2 for 2D poses')
+
+    def apply(self, x, valid, rng):
+        self.check_channels(x.shape[0])
         d = self.dims
         rotation = self.matrix(rng)
         x[:d] = (rotation @ x[:d].reshape(d, -1)).reshape(x[:d].shape)
         return x, valid
+
+
+def rotation_matrix(cos, sin, dims: int):
+    r"""The rotation by the angles about x, y and z whose cosines and sines are given
+    (``[..., 3]`` NumPy arrays or tensors; 2D: ``[..., 1]`` is enough): :math:`R_z R_y R_x`
+    with PYSKL's matrices, ``[..., 3, 3]``, or with :obj:`dims` 2 the plane rotation by the
+    first angle, ``[..., 2, 2]``; float64 for float64 input."""
+    lib = torch if isinstance(cos, torch.Tensor) else np
+    c = [cos[..., i] for i in range(cos.shape[-1])]
+    s = [sin[..., i] for i in range(sin.shape[-1])]
+
+    def matrix(rows):
+        return lib.stack([lib.stack(row, -1) for row in rows], -2)
+
+    if dims == 2:
+        return matrix([[c[0], -s[0]], [s[0], c[0]]])
+    one, zero = lib.ones_like(c[0]), lib.zeros_like(c[0])
+    rx = matrix([[one, zero, zero], [zero, c[0], s[0]], [zero, -s[0], c[0]]])
+    ry = matrix([[c[1], zero, -s[1]], [zero, one, zero], [s[1], zero, c[1]]])
+    rz = matrix([[c[2], s[2], zero], [-s[2], c[2], zero], [zero, zero, one]])
+    return rz @ ry @ rx
 
 
 class MinMaxNormalize(Transform):
