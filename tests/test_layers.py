@@ -110,12 +110,12 @@ def test_spatial_conv_repr_and_shape():
 
 @pytest.mark.parametrize('adjacency', ['full', 'skeleton'])
 @pytest.mark.parametrize('depthwise', [False, True])
-def test_spatial_conv_matches_the_formula(adjacency, depthwise):
+def test_spatial_conv_matches_the_formula(adjacency, depthwise, device):
     """Both backends compute sum_k (A_k + B_k)^T (Theta_k x + b_k) per instance."""
     c_in, c_out = (5, 5) if depthwise else (4, 6)
-    dense, sparse = conv_pair(adjacency, c_in, c_out, depthwise)
-    x = torch.randn(2 * V, c_in, 3, dtype=torch.float64)
-    edge_index, template = support_graph(adjacency, 2)
+    dense, sparse = (conv.to(device) for conv in conv_pair(adjacency, c_in, c_out, depthwise))
+    x = torch.randn(2 * V, c_in, 3, dtype=torch.float64).to(device)
+    edge_index, template = (t.to(device) for t in support_graph(adjacency, 2))
     with torch.no_grad():
         expected = reference_conv(dense, x)
         assert torch.allclose(dense(x, edge_index), expected, atol=1e-10)
@@ -124,17 +124,19 @@ def test_spatial_conv_matches_the_formula(adjacency, depthwise):
 
 @pytest.mark.parametrize('adjacency', ['full', 'skeleton'])
 @pytest.mark.parametrize('kind', INPUTS)
-def test_dense_and_sparse_agree(adjacency, kind):
+def test_dense_and_sparse_agree(adjacency, kind, device):
     """Outputs and gradients (x, lin, B) of the two backends agree for every form of the
     support graph: edge_index (with, without template, shuffled), EdgeIndex, CSR adj_t,
     SparseTensor."""
     num_instances, T = 3, 4
     N = num_instances * V
-    dense, sparse = conv_pair(adjacency)
+    dense, sparse = (conv.to(device) for conv in conv_pair(adjacency))
     edge_index, template = support_graph(adjacency, num_instances)
-    adj, tmpl = as_input(kind, edge_index, template, N)
-    x = torch.randn(N, 4, T, dtype=torch.float64)
-    upstream = torch.randn(N, 6, T, dtype=torch.float64)
+    adj, tmpl = (None if t is None else t.to(device)
+                 for t in as_input(kind, edge_index, template, N))
+    edge_index = edge_index.to(device)
+    x = torch.randn(N, 4, T, dtype=torch.float64).to(device)
+    upstream = torch.randn(N, 6, T, dtype=torch.float64).to(device)
     results = []
     for conv, graph in ((dense, (edge_index, None)), (sparse, (adj, tmpl))):
         xr = x.clone().requires_grad_()
@@ -335,16 +337,16 @@ def test_model_graphs_do_not_warn(adjacency):
         assert model(batch).shape == (2, 5)
 
 
-def test_subset_spmm_gradients():
+def test_subset_spmm_gradients(device):
     """The fused SpMM equals the scatter formula and passes gradcheck, duplicate edges
     included."""
     gen = torch.Generator().manual_seed(0)
-    src = torch.tensor([0, 1, 1, 2, 0, 0, 3])
-    dst = torch.tensor([1, 0, 0, 2, 1, 2, 0])   # (1 -> 0) and (0 -> 1) appear twice
-    weight = torch.randn(7, 2, dtype=torch.float64, generator=gen).requires_grad_()
-    x = torch.randn(4, 2, 3, dtype=torch.float64, generator=gen).requires_grad_()
+    src = torch.tensor([0, 1, 1, 2, 0, 0, 3], device=device)
+    dst = torch.tensor([1, 0, 0, 2, 1, 2, 0], device=device)   # (1 -> 0), (0 -> 1) twice
+    weight = torch.randn(7, 2, dtype=torch.float64, generator=gen).to(device).requires_grad_()
+    x = torch.randn(4, 2, 3, dtype=torch.float64, generator=gen).to(device).requires_grad_()
     out = subset_spmm(src, dst, weight, x, num_dst=3)
-    expected = torch.zeros(3, 3, dtype=torch.float64)
+    expected = torch.zeros(3, 3, dtype=torch.float64, device=device)
     for e in range(7):
         expected[dst[e]] += (weight[e, :, None] * x[src[e]]).sum(0)
     assert out.shape == (3, 3)
@@ -727,22 +729,22 @@ BLOCK_CASES = [(b, layer) for b in BLOCK_TYPES
 @pytest.mark.parametrize('attention', [None, *ATTENTIONS])
 @pytest.mark.parametrize('block_type,layer_type', BLOCK_CASES,
                          ids=[f'{b}-{layer}' for b, layer in BLOCK_CASES])
-def test_block(block_type, layer_type, attention):
+def test_block(block_type, layer_type, attention, device):
     """Every block type x attention: [N, 8, T] -> [N, 16, T / 2] for both backends and both
     adjacency modes, with dense == sparse in eval mode (float64)."""
     num_instances, T = 2, 6
     N = num_instances * V
     x = torch.randn(N, 8, T, dtype=torch.float64,
-                    generator=torch.Generator().manual_seed(3))
+                    generator=torch.Generator().manual_seed(3)).to(device)
     for adjacency in ('full', 'skeleton'):
-        edge_index, template = support_graph(adjacency, num_instances)
+        edge_index, template = (t.to(device) for t in support_graph(adjacency, num_instances))
         outputs = []
         for backend in ('dense', 'sparse'):
             torch.manual_seed(0)
             block = MSTGCNBlock(8, 16, 'ntu', stride=2, block_type=block_type,
                                 layer_type=layer_type, attention=attention, kernel_size=3,
                                 adjacency=adjacency, backend=backend)
-            block = randomize_(block, seed=1).double().eval()
+            block = randomize_(block, seed=1).double().to(device).eval()
             assert (block.attention is None) == (attention is None)
             with torch.no_grad():
                 out = block(x, edge_index, template)

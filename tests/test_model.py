@@ -91,11 +91,11 @@ def test_default_model_is_the_original_ntu_network():
     assert MSTGCN(60, in_channels=6).blocks[0].spatial.in_channels == 6
 
 
-def test_default_model_forward_features():
+def test_default_model_forward_features(device):
     """One sequence of 8 frames through the default network: [50, 448, 2] features."""
     torch.manual_seed(0)
-    model = MSTGCN(60).eval()
-    data = graphs(1, T=8)[0]
+    model = MSTGCN(60).to(device).eval()
+    data = graphs(1, T=8)[0].to(device)
     with torch.no_grad():
         features = model.forward_features(data)
         logits = model(data)
@@ -148,16 +148,17 @@ def _randomize_adjacency(model, seed):
 
 
 @pytest.mark.parametrize('adjacency', ['full', 'skeleton'])
-def test_dense_and_sparse_gradients_agree(adjacency):
+def test_dense_and_sparse_gradients_agree(adjacency, device):
     """In train mode (float64) the two backends give the same logits and the same gradient
     for every parameter of the model."""
     torch.manual_seed(0)
     kwargs = dict(blocks=SMALL_BLOCKS, kernel_size=3, attention='stcja', adjacency=adjacency)
     dense = MSTGCN(5, backend='dense', **kwargs).double().train()
     _randomize_adjacency(dense, seed=1)
-    sparse = MSTGCN(5, backend='sparse', **kwargs).double().train()
+    dense.to(device)
+    sparse = MSTGCN(5, backend='sparse', **kwargs).double().to(device).train()
     sparse.load_state_dict(dense.state_dict())
-    batch = Batch.from_data_list(graphs(3, T=8))
+    batch = Batch.from_data_list(graphs(3, T=8)).to(device)
     batch.x = batch.x.double()
     logits = []
     for model in (dense, sparse):
@@ -178,17 +179,17 @@ def test_dense_and_sparse_gradients_agree(adjacency):
                for name, p in dense.named_parameters())
 
 
-def test_sparse_model_accepts_unsorted_edges():
+def test_sparse_model_accepts_unsorted_edges(device):
     """adjacency='skeleton' with the sparse backend reads the batch's edges; shuffled edges
     (with their templates) give the same logits as sorted ones."""
     torch.manual_seed(0)
     model = MSTGCN(5, blocks=SMALL_BLOCKS, kernel_size=3, adjacency='skeleton',
-                   backend='sparse').double().eval()
-    batch = Batch.from_data_list(graphs(2, T=6))
+                   backend='sparse').double().to(device).eval()
+    batch = Batch.from_data_list(graphs(2, T=6)).to(device)
     batch.x = batch.x.double()
     with torch.no_grad():
         expected = model(batch)
-        perm = torch.randperm(batch.edge_index.size(1))
+        perm = torch.randperm(batch.edge_index.size(1), device=device)
         batch.edge_index = batch.edge_index[:, perm]
         batch.edge_template = batch.edge_template[perm]
         assert torch.allclose(model(batch), expected, atol=1e-10)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import skip_without_compiler
 from pyg_mstgcn.data import make_synthetic
 from pyg_mstgcn.train.config import ConfigError, parse_override, resolve
 from pyg_mstgcn.train.loop import lr_factor
@@ -276,3 +277,28 @@ def test_trained_run_says_what_to_do_next(trained):
     config = resolve(run / 'config.yaml')
     assert config['output']['name'] == 'full' and config['model']['blocks'] == \
         [[3, 8, False, 1], [8, 8, True, 1]]
+
+
+def _step_losses(run, epoch=1):
+    """The step losses of :obj:`epoch` that log.txt records."""
+    line = re.search(rf'epoch {epoch} step losses: (.*)', (run / 'log.txt').read_text())
+    return [float(x) for x in line.group(1).split()]
+
+
+def test_compiled_training_gives_the_eager_losses(device, trained, data_dir, tmp_path):
+    """train.compile=true trains the torch.compile'd network: the same step losses as eager
+    (the CPU's from the trained run, whose first epoch is the same), and checkpoints of the
+    plain model. On CUDA, one eager epoch too (the trainer on CUDA)."""
+    skip_without_compiler()
+    losses = {}
+    for mode in ('eager', 'compiled') if device.type == 'cuda' else ('compiled', ):
+        proc = run_cli(cli_args(data_dir, tmp_path, mode, 'train.epochs=1',
+                                f'train.device={device.type}',
+                                f'train.compile={mode == "compiled"}'))
+        assert proc.returncode == 0, proc.stderr
+        losses[mode] = _step_losses(tmp_path / mode)
+    eager = losses.get('eager') or _step_losses(trained[0])
+    assert losses['compiled'] == pytest.approx(eager, abs=1e-4)
+    state = torch.load(tmp_path / 'compiled' / 'last.pt', weights_only=False)['state_dict']
+    assert state.keys() == torch.load(trained[0] / 'last.pt', weights_only=False)[
+        'state_dict'].keys()

@@ -3,7 +3,8 @@ classes), training step (forward and backward timed apart, after zeroed gradient
 inference (forward without gradients), in samples/s, with the peak memory of a training step:
 the dense backend, the sparse backend on skeleton-only and on full adjacency, and the einsum
 transcription of the original network (the independent reference of our tests) for
-comparison. On CUDA, fp32 and automatic mixed precision (bf16 and fp16 autocast)."""
+comparison. On CUDA, fp32 and automatic mixed precision (bf16 and fp16 autocast). With
+--compile, our variants are torch.compile'd (training only: the first warm-up steps compile)."""
 from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -25,9 +26,12 @@ VARIANTS = (('dense/full', 'dense', 'full'), ('sparse/skeleton', 'sparse', 'skel
             ('sparse/full', 'sparse', 'full'))
 #: Precision names and the trainer's ``amp`` setting for each (autocast on CUDA).
 PRECISIONS = {'fp32': None, 'bf16': 'bf16', 'fp16': 'fp16'}
+#: Appended to the name of a torch.compile'd variant.
+COMPILED = ' compiled'
 
 
-def _models(device: torch.device, batch_size: int, frames: int, include_reference: bool
+def _models(device: torch.device, batch_size: int, frames: int, include_reference: bool,
+            variants: Sequence[str], compile: bool
             ) -> List[Tuple[str, torch.nn.Module, object, Callable[[object], Tensor]]]:
     """(name, model, input, logits of the output) of every variant."""
     torch.manual_seed(0)
@@ -35,7 +39,11 @@ def _models(device: torch.device, batch_size: int, frames: int, include_referenc
     batch = from_dense(x, 'ntu-rgb+d').to(device)
     models = []
     for name, backend, adjacency in VARIANTS:
+        if name not in variants:
+            continue
         model = MSTGCN(60, backend=backend, adjacency=adjacency).to(device).train()
+        if compile:
+            name, model = name + COMPILED, torch.compile(model)
         models.append((name, model, batch, lambda out: out))
     if include_reference:
         reference = original_reference.OriginalMSTGCN(
@@ -47,11 +55,15 @@ def _models(device: torch.device, batch_size: int, frames: int, include_referenc
 
 
 def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.device,
-        precisions: Sequence[str], include_reference: bool) -> List[Dict[str, object]]:
+        precisions: Sequence[str], include_reference: bool,
+        variants: Sequence[str] = tuple(v[0] for v in VARIANTS), compile: bool = False
+        ) -> List[Dict[str, object]]:
     rows = []
-    models = _models(device, batch_size, frames, include_reference)
+    models = _models(device, batch_size, frames, include_reference, variants, compile)
     for precision in precisions:
         amp = PRECISIONS[precision]
+        if compile:   # each precision compiles anew: keep dynamo under its recompile limit
+            torch._dynamo.reset()
         train: Dict[str, Case] = {}
         infer: Dict[str, Callable[[], object]] = {}
         for name, model, inputs, logits_of in models:
@@ -64,7 +76,8 @@ def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.d
                     forward()
 
             train[name] = Case(forward, list(model.parameters()))
-            infer[name] = inference
+            if not name.endswith(COMPILED):   # no-grad calls would compile a second graph
+                infer[name] = inference
         timings = time_forward_backward(train, device, warmup, repeats)
         inference_s = median_times(infer, device, warmup, repeats)
         for name, model, *_ in models:
@@ -74,11 +87,12 @@ def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.d
             if timing.error:
                 rows.append({**row, 'status': f'failed: {timing.error}'})
                 continue
+            inference = {'inference_s': inference_s[name],
+                         'inference_samples_per_s': batch_size / inference_s[name]} \
+                if name in inference_s else {}
             rows.append({**row, 'status': 'ok', 'forward_s': timing.forward_s,
                          'backward_s': timing.backward_s, 'train_step_s': timing.total_s,
-                         'train_samples_per_s': batch_size / timing.total_s,
-                         'inference_s': inference_s[name],
-                         'inference_samples_per_s': batch_size / inference_s[name],
+                         'train_samples_per_s': batch_size / timing.total_s, **inference,
                          'train_peak_mib': peak_memory_mib(train[name], device)})
     return rows
 
@@ -102,6 +116,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help='smoke test: batch 2, 16 frames, 1 warm-up, 1 repeat')
     parser.add_argument('--no-reference', action='store_true',
                         help='skip the einsum reference implementation')
+    parser.add_argument('--variants', nargs='+', choices=[v[0] for v in VARIANTS],
+                        default=[v[0] for v in VARIANTS], help='our variants to time (all)')
+    parser.add_argument('--compile', action='store_true',
+                        help="time our variants torch.compile'd (named '... compiled'; "
+                             'training only, the reference stays eager; the warm-up steps '
+                             'compile, so keep --warmup at 1 or more)')
     add_output_args(parser, 'model', ', the device appended')
     args = parser.parse_args(argv)
     device = checked_device(parser, args.device)
@@ -116,11 +136,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     repeats, warmup = args.repeats, args.warmup
     if args.quick:
         batch_size, frames, repeats, warmup = 2, 16, 1, 1
-    rows = run(batch_size, frames, repeats, warmup, device, precisions, not args.no_reference)
+    rows = run(batch_size, frames, repeats, warmup, device, precisions, not args.no_reference,
+               args.variants, args.compile)
     print_table(rows, ['model', 'precision', 'batch', 'frames', 'forward_s', 'backward_s',
                        'train_samples_per_s', 'inference_samples_per_s', 'train_peak_mib',
                        'status'])
-    settings = dict(persons=2, joints=25, repeats=repeats, warmup=warmup, quick=args.quick)
+    settings = dict(persons=2, joints=25, repeats=repeats, warmup=warmup, quick=args.quick,
+                    compile=args.compile)
     path = write_csv(f'{args.out}_{device.type}', rows, settings, args.results_dir)
     print(f'\nwritten {path}')
 
