@@ -264,3 +264,21 @@ def test_gpu_check_plumbing_on_the_cpu(tmp_path):
                                text=True, timeout=120)
         assert again.returncode == 0 and 'no CUDA device is available' in again.stdout
         assert not (tmp_path / 'none').exists()
+
+
+def test_model_profile_groups_the_operators_of_a_training_step():
+    """``--profile``: each model's self time per step by operator group; the groups are
+    parts of the total, and a convolutional network spends time in convolutions and batch
+    norm both ways."""
+    from pyg_mstgcn.benchmarks.model import PROFILE_GROUPS, profile_training_step
+    from pyg_mstgcn.models import MSTGCN
+    torch.manual_seed(0)
+    model = MSTGCN(5, blocks=[[3, 8, False, 1], [8, 8, True, 1]]).train()
+    x = torch.randn(2, 3, 8, 25, 2)
+    rows = profile_training_step([('small', model, x, lambda out: out)], CPU, steps=1)
+    assert [r['operators'] for r in rows] == [g for g, _ in PROFILE_GROUPS] + ['total']
+    ms = {r['operators']: r['small (ms)'] for r in rows}
+    assert sum(v for k, v in ms.items() if k != 'total') <= ms['total']
+    for group in ('convolution forward', 'convolution backward', 'batch norm forward',
+                  'batch norm backward', 'graph mixing (bmm)'):
+        assert ms[group] > 0, group

@@ -14,8 +14,8 @@ from torch import Tensor
 
 from pyg_mstgcn.benchmarks import original_reference
 from pyg_mstgcn.benchmarks.runner import (Case, add_output_args, checked_device, median_times,
-                                          peak_memory_mib, print_table, time_forward_backward,
-                                          write_csv)
+                                          peak_memory_mib, print_table, synchronize,
+                                          time_forward_backward, write_csv)
 from pyg_mstgcn.data import from_dense
 from pyg_mstgcn.errors import ArgumentParser
 from pyg_mstgcn.models import MSTGCN
@@ -97,6 +97,53 @@ def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.d
     return rows
 
 
+#: Operator groups of the profile: (name, the aten operators it sums).
+PROFILE_GROUPS = (
+    ('convolution forward', ('aten::mkldnn_convolution', 'aten::slow_conv_dilated2d',
+                             'aten::cudnn_convolution')),
+    ('convolution backward', ('aten::convolution_backward',)),
+    ('batch norm forward', ('aten::native_batch_norm', 'aten::cudnn_batch_norm')),
+    ('batch norm backward', ('aten::native_batch_norm_backward',
+                             'aten::cudnn_batch_norm_backward')),
+    ('graph mixing (bmm)', ('aten::bmm',)),
+    ('activation', ('aten::relu', 'aten::relu_', 'aten::clamp_min', 'aten::clamp_min_',
+                    'aten::threshold_backward')),
+    ('copies, sums, concatenation', ('aten::copy_', 'aten::add', 'aten::add_', 'aten::cat',
+                                     'aten::sum')),
+)
+
+
+def profile_training_step(models, device: torch.device, steps: int = 3
+                          ) -> List[Dict[str, object]]:
+    """The self time per training step (ms, forward and backward) of each model in the
+    operator groups of :data:`PROFILE_GROUPS` and in total, from :mod:`torch.profiler`."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == 'cuda'
+                                           else [])
+    per_model = {}
+    for name, model, inputs, logits_of in models:
+        def step() -> None:
+            model.zero_grad(set_to_none=True)
+            logits_of(model(inputs)).float().sum().backward()
+        step()
+        with profile(activities=activities) as prof:
+            for _ in range(steps):
+                step()
+            synchronize(device)
+        self_ms = {e.key: (e.self_device_time_total if device.type == 'cuda'
+                           else e.self_cpu_time_total) / 1e3 / steps
+                   for e in prof.key_averages()}
+        per_model[name] = self_ms
+    rows = []
+    for group, ops in PROFILE_GROUPS + (('total', None),):
+        row: Dict[str, object] = {'operators': group}
+        for name, self_ms in per_model.items():
+            row[f'{name} (ms)'] = sum(self_ms.values()) if ops is None else \
+                sum(self_ms.get(op, 0.0) for op in ops)
+        rows.append(row)
+    return rows
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = ArgumentParser(prog='python -m benchmarks.model', description=__doc__)
     parser.add_argument('--batch-size', type=int, default=None,
@@ -122,6 +169,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help="time our variants torch.compile'd (named '... compiled'; "
                              'training only, the reference stays eager; the warm-up steps '
                              'compile, so keep --warmup at 1 or more)')
+    parser.add_argument('--profile', action='store_true',
+                        help='instead of timing: the self time of a training step by '
+                             'operator group (convolution, batch norm, graph mixing, ...) '
+                             'for each model, from torch.profiler (CSV model_profile_*)')
     add_output_args(parser, 'model', ', the device appended')
     args = parser.parse_args(argv)
     device = checked_device(parser, args.device)
@@ -136,6 +187,17 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     repeats, warmup = args.repeats, args.warmup
     if args.quick:
         batch_size, frames, repeats, warmup = 2, 16, 1, 1
+    if args.profile:
+        models = _models(device, batch_size, frames, not args.no_reference, args.variants,
+                         args.compile)
+        rows = profile_training_step(models, device)
+        print_table(rows, list(rows[0]))
+        settings = dict(batch=batch_size, frames=frames, persons=2, joints=25,
+                        quick=args.quick, compile=args.compile, steps=3)
+        path = write_csv(f'{args.out}_profile_{device.type}', rows, settings,
+                         args.results_dir)
+        print(f'\nwritten {path}')
+        return
     rows = run(batch_size, frames, repeats, warmup, device, precisions, not args.no_reference,
                args.variants, args.compile)
     print_table(rows, ['model', 'precision', 'batch', 'frames', 'forward_s', 'backward_s',
