@@ -91,9 +91,13 @@ def parse_nw_ucla_name(name: str) -> NwUclaName:
     return info
 
 
+#: The largest coordinate a sample can hold: samples are stored as float32.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _is_number(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+            and math.isfinite(value) and abs(value) <= FLOAT32_MAX)
 
 
 def _first_problem(skeletons: Any) -> str:
@@ -107,8 +111,8 @@ def _first_problem(skeletons: Any) -> str:
         for v, joint in enumerate(frame):
             if (not isinstance(joint, list) or len(joint) != 3
                     or not all(_is_number(c) for c in joint)):
-                return (f'frame {t + 1}, joint {v + 1}: expected 3 finite numbers [x, y, z], '
-                        f'found {joint!r}')
+                return (f'frame {t + 1}, joint {v + 1}: expected 3 finite numbers [x, y, z] '
+                        f'(of float32 range), found {joint!r}')
     return 'unexpected content'
 
 
@@ -129,7 +133,7 @@ def read_nw_ucla(path: Union[str, Path]) -> Tuple[np.ndarray, int]:
         array = np.array(skeletons, dtype=np.float64)
         # numpy also reads strings and booleans as numbers: the types are checked too
         valid = (array.ndim == 3 and array.shape[1:] == (NUM_JOINTS, 3)
-                 and bool(np.isfinite(array).all())
+                 and bool((np.abs(array) <= FLOAT32_MAX).all())   # NaN is not
                  and all(_is_number(c) for frame in skeletons for joint in frame for c in joint))
     except (TypeError, ValueError, OverflowError):
         valid = False
