@@ -288,17 +288,24 @@ def _step_losses(run, epoch=1):
 def test_compiled_training_gives_the_eager_losses(device, trained, data_dir, tmp_path):
     """train.compile=true trains the torch.compile'd network: the same step losses as eager
     (the CPU's from the trained run, whose first epoch is the same), and checkpoints of the
-    plain model. On CUDA, one eager epoch too (the trainer on CUDA)."""
+    plain model. On CUDA, one eager epoch too (the trainer on CUDA) and one with CUDA graphs
+    (train.cuda_graphs), which the CPU ignores with a warning."""
     skip_without_compiler()
+    modes = {'compiled': ['train.compile=true', 'train.cuda_graphs=true']}
+    if device.type == 'cuda':
+        modes = {'eager': [], 'compiled': ['train.compile=true'],
+                 'graphs': ['train.cuda_graphs=true']}
     losses = {}
-    for mode in ('eager', 'compiled') if device.type == 'cuda' else ('compiled', ):
+    for mode, options in modes.items():
         proc = run_cli(cli_args(data_dir, tmp_path, mode, 'train.epochs=1',
-                                f'train.device={device.type}',
-                                f'train.compile={mode == "compiled"}'))
+                                f'train.device={device.type}', *options))
         assert proc.returncode == 0, proc.stderr
         losses[mode] = _step_losses(tmp_path / mode)
-    eager = losses.get('eager') or _step_losses(trained[0])
-    assert losses['compiled'] == pytest.approx(eager, abs=1e-4)
+    if device.type == 'cpu':
+        assert 'warning: train.cuda_graphs is ignored on cpu' in proc.stdout
+    eager = losses.pop('eager', None) or _step_losses(trained[0])
+    for mode, got in losses.items():
+        assert got == pytest.approx(eager, abs=1e-4), mode
     state = torch.load(tmp_path / 'compiled' / 'last.pt', weights_only=False)['state_dict']
     assert state.keys() == torch.load(trained[0] / 'last.pt', weights_only=False)[
         'state_dict'].keys()

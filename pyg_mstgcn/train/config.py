@@ -133,6 +133,11 @@ OPTIONS: Dict[str, Dict[str, Option]] = {
         'compile': Option(False, 'train the torch.compile\'d network (inductor; the first '
                           'steps compile it); evaluation and checkpoints use the plain '
                           'model', BOOL),
+        'cuda_graphs': Option(False, "on CUDA, replay each training step's network as a "
+                              "CUDA graph (torch.compile mode 'reduce-overhead', so it "
+                              'implies train.compile); needs static shapes: a fixed frame '
+                              'count (uniform_sample) and full batches; ignored on the CPU',
+                              BOOL),
         'clip_grad_norm': Option(None, 'clip the gradient norm to this', NULL | POSITIVE),
         'label_smoothing': Option(0.0, 'label smoothing of the loss', interval(0, 1, False)),
         'eval_interval': Option(1, 'validate every N epochs (and after the last)',

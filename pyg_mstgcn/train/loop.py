@@ -380,6 +380,8 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
     if amp is not None and device.type != 'cuda':
         log.warning(f'warning: train.amp={amp} is ignored on {device} (float32)')
         amp = None
+    if tcfg['cuda_graphs'] and device.type != 'cuda':
+        log.warning(f'warning: train.cuda_graphs is ignored on {device}')
     configure_determinism(config, device)
     if data_cfg['batch_size'] % info.world_size:
         raise ConfigError(f"data.batch_size {data_cfg['batch_size']} (global) is not divisible "
@@ -447,7 +449,11 @@ def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters
             if device.type == 'cuda' else convert_sync_batchnorm(model)
     # compiled inside DDP, as torch advises; `model` stays plain for evaluation and the
     # checkpoints (no '_orig_mod.' in their keys)
-    net = torch.compile(model) if config['train']['compile'] else model
+    net = model
+    if config['train']['cuda_graphs'] and device.type == 'cuda':
+        net = torch.compile(model, mode='reduce-overhead')   # captures CUDA graphs
+    elif config['train']['compile']:
+        net = torch.compile(model)
     if info.enabled:
         net = torch.nn.parallel.DistributedDataParallel(
             net, device_ids=[device.index] if device.type == 'cuda' else None)
