@@ -63,19 +63,22 @@ POSITIVE = Rule('a positive number', lambda v: is_number(v) and v > 0)
 NON_NEGATIVE = Rule('a non-negative number', lambda v: is_number(v) and v >= 0)
 
 
-_DURATION = re.compile(r'\s*(\d+(?:\.\d*)?)\s*(min|h)\s*')
-_UNIT_SECONDS = {'min': 60.0, 'h': 3600.0}
+#: The units of a duration, in seconds.
+_UNIT_SECONDS = {'s': 1.0, 'sec': 1.0, 'm': 60.0, 'min': 60.0, 'h': 3600.0}
+_DURATION = re.compile(r'\s*(\d+(?:\.\d*)?)\s*(' + '|'.join(_UNIT_SECONDS) + r')\s*')
 
 
 def duration_seconds(value: Any) -> Optional[float]:
-    """The seconds of a duration written as ``'30min'`` or ``'1.5h'`` (``None``: not one)."""
+    """The seconds of a duration written as ``'90s'``, ``'30min'`` (or ``'30m'``) or
+    ``'1.5h'`` (``None``: not one)."""
     match = _DURATION.fullmatch(value) if isinstance(value, str) else None
     if match is None or float(match[1]) <= 0:
         return None
     return float(match[1]) * _UNIT_SECONDS[match[2]]
 
 
-DURATION = Rule("a duration such as '30min' or '2h'", lambda v: duration_seconds(v) is not None)
+DURATION = Rule("a duration such as '30min', '2h' or '90s'",
+                lambda v: duration_seconds(v) is not None)
 
 
 def interval(low: float, high: float, closed: bool = True) -> Rule:

@@ -66,18 +66,6 @@ def test_graph_conv_quick(tmp_path):
         assert 'NTU-size, skeleton-only' in again and png.is_file()
 
 
-def test_model_quick(tmp_path):
-    """The whole-model quick run trains and infers every variant and the reference."""
-    _run('model', '--quick', '--results-dir', str(tmp_path))
-    rows = _rows(tmp_path / 'model_cpu.csv')
-    assert [r['model'] for r in rows] == ['dense/full', 'sparse/skeleton', 'sparse/full',
-                                         'einsum reference']
-    for row in rows:
-        assert row['status'] == 'ok' and row['precision'] == 'fp32'
-        assert float(row['train_samples_per_s']) > 0 and float(row['inference_samples_per_s']) > 0
-        assert float(row['train_peak_mib']) > 0
-
-
 def test_inference_quick(tmp_path):
     """The inference quick run times every runtime but the compiled one against the original
     network in both settings, with the network's GFLOPs, the machine's two peaks, the cost of

@@ -89,10 +89,13 @@ def test_checkpoint_every_duration_writes_inside_the_epoch(data_dir, tmp_path,  
     assert saved == [(0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2), (1, 3), (2, 0)]
 
 
-@pytest.mark.parametrize('value', ['30s', '0min', 'soon', '-1h', '0'])
+@pytest.mark.parametrize('value', ['30 days', '0min', 'soon', '-1h', '0', '1.5'])
 def test_checkpoint_every_refuses_what_is_no_step_count_or_duration(value):
+    from pyg_mstgcn.checks import duration_seconds
     from pyg_mstgcn.train.config import ConfigError, resolve
     with pytest.raises(ConfigError, match=r"train.checkpoint_every must be null or a positive "
-                       r"integer or a duration such as '30min' or '2h' \(got "):
+                       r"integer or a duration such as '30min', '2h' or '90s' \(got "):
         resolve(TINY, [f'train.checkpoint_every={value}'])
     assert resolve(TINY, ['train.checkpoint_every=1.5h'])['train']['checkpoint_every'] == '1.5h'
+    assert [duration_seconds(v) for v in ('90s', '2 sec', '30m', '30min', '1.5h')] == \
+        [90, 2, 1800, 1800, 5400]

@@ -17,9 +17,10 @@ def _rows(path: Path):
 
 
 def test_gpu_check_plumbing_on_the_cpu(tmp_path):
-    """benchmarks/gpu_check.sh on the CPU in smoke mode: every part runs or says why not, and
-    the CSV (with the machine) and the summary are written; without --device cpu it needs
-    CUDA."""
+    """benchmarks/gpu_check.sh on the CPU in smoke mode: every part runs or says why not (its
+    benchmark part is the whole-model benchmark's quick run: every variant and the original
+    network trained and inferred), and the CSV (with the machine) and the summary are
+    written; without --device cpu it needs CUDA."""
     from pyg_mstgcn.benchmarks.gpu_check import COMPILED_VARIANTS
     result = subprocess.run(['bash', 'benchmarks/gpu_check.sh', '--device', 'cpu', '--quick',
                              '--results-dir', str(tmp_path)], cwd=ROOT, capture_output=True,

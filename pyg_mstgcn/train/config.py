@@ -148,8 +148,8 @@ OPTIONS: Dict[str, Dict[str, Option]] = {
                                  'CPU, every 20 on CUDA', NULL | POSITIVE_INT),
         'checkpoint_every': Option(None, 'also write last.pt (with the position inside the '
                                    "epoch) every N steps, or every so long ('30min', '2h', "
-                                   'from the last checkpoint); null: at the end of each '
-                                   'epoch and on preemption (SIGTERM, SIGUSR1) only',
+                                   "'90s', from the last checkpoint); null: at the end of "
+                                   'each epoch and on preemption (SIGTERM, SIGUSR1) only',
                                    NULL | POSITIVE_INT | DURATION),
         'deterministic': Option(True, 'torch.use_deterministic_algorithms', BOOL),
         'threads': Option(None, 'torch.set_num_threads, or null to keep the default',
