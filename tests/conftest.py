@@ -12,19 +12,6 @@ SHARED = ROOT.parent / 'shared'
 REFERENCE = SHARED / 'reference'
 
 
-#: The files that take longest (a subprocess-heavy minute or more on 2 cores), run first:
-#: the README's ``pytest -n 2 --dist loadfile`` hands whole files to its two processes in
-#: collection order, and a long file handed out last would run alone at the end.
-SLOWEST_FIRST = ('test_packaging.py', 'test_gpu_check.py', 'test_benchmarks.py',
-                 'test_export.py', 'test_train.py', 'test_data_formats.py',
-                 'test_distributed.py', 'test_properties.py')
-
-
-def pytest_collection_modifyitems(items) -> None:
-    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: else as found
-
-
 #: The devices of the ``device`` fixture, as PyG's ``torch_geometric.testing.withCUDA``: CUDA
 #: only where there is one, so that a CPU-only run lists and runs what it did before (``-k
 #: cuda`` selects the CUDA cases: benchmarks/gpu_check.sh).

@@ -24,7 +24,9 @@ def test_gpu_check_plumbing_on_the_cpu(tmp_path):
     from pyg_mstgcn.benchmarks.gpu_check import COMPILED_VARIANTS
     result = subprocess.run(['bash', 'benchmarks/gpu_check.sh', '--device', 'cpu', '--quick',
                              '--results-dir', str(tmp_path)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300, env={**os.environ, 'PYTHON': sys.executable})
+                            text=True, timeout=300,
+                            # one thread each: its processes share the 2 cores with the suite
+                            env={**os.environ, 'PYTHON': sys.executable, 'OMP_NUM_THREADS': '1'})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     rows = _rows(tmp_path / 'gpu_check.csv')
     by_part = {part: [r for r in rows if r['part'] == part]
