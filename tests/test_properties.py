@@ -6,6 +6,7 @@ Derandomised (the same examples on every run), so CI is deterministic; a failure
 smallest example hypothesis found.
 """
 import json
+from contextlib import contextmanager
 import pickle
 import subprocess
 import sys
@@ -49,6 +50,26 @@ def scratch(tmp_path_factory):
 
 def files_under(folder):
     return sorted(p.relative_to(folder) for p in folder.rglob('*'))
+
+
+@contextmanager
+def nothing_written(folder):
+    """Asserts that the ``with`` block leaves the files under :obj:`folder` as they were."""
+    before = files_under(folder)
+    yield
+    assert files_under(folder) == before
+
+
+def expect_sample(load, shape):
+    """``load()`` gives a finite float32 sample of :obj:`shape` with 1 to ``shape[1]`` valid
+    frames, or raises a one-line :class:`SampleError`."""
+    try:
+        sample, frames, _ = load()
+    except SampleError as error:
+        assert_one_line(error)
+        return
+    assert sample.shape == shape and sample.dtype == np.float32
+    assert np.isfinite(sample).all() and 0 < frames <= shape[1]
 
 
 # ------------------------------------------------------------------------------------------
@@ -156,14 +177,8 @@ def test_skeleton_mutations_raise_skeleton_errors_only(skeletons, scratch, data)
 def test_ntu_loader_on_mutations_writes_nothing(skeletons, scratch, data):
     path = scratch / 'S001C001P001R001A001.skeleton'
     path.write_bytes(text_mutation(data, data.draw(st.sampled_from(skeletons))))
-    before = files_under(scratch)
-    try:
-        sample, frames, _ = load_ntu_sample(path)
-        assert sample.shape == (3, 300, 25, 2) and sample.dtype == np.float32
-        assert 0 < frames <= 300
-    except SampleError as error:
-        assert_one_line(error)
-    assert files_under(scratch) == before
+    with nothing_written(scratch):
+        expect_sample(lambda: load_ntu_sample(path), (3, 300, 25, 2))
 
 
 # ------------------------------------------------------------------------------------------
@@ -198,18 +213,12 @@ def nw_ucla_samples():
 def test_kinetics_mutations_raise_sample_errors_only(kinetics_clips, scratch, data):
     path = scratch / 'clip.json'
     path.write_bytes(json_mutation(data, data.draw(st.sampled_from(kinetics_clips))))
-    before = files_under(scratch)
-    try:
-        sample, frames, _ = load_kinetics_sample(path, num_frames=64)
-        assert sample.shape == (3, 64, 18, 2) and np.isfinite(sample).all()
-        assert 0 < frames <= 64
-    except SampleError as error:
-        assert_one_line(error)
-    try:
-        read_kinetics(path, num_frames=8, truncate=False)
-    except SampleError as error:
-        assert_one_line(error)
-    assert files_under(scratch) == before
+    with nothing_written(scratch):
+        expect_sample(lambda: load_kinetics_sample(path, num_frames=64), (3, 64, 18, 2))
+        try:
+            read_kinetics(path, num_frames=8, truncate=False)
+        except SampleError as error:
+            assert_one_line(error)
 
 
 @fuzz(200)
