@@ -145,15 +145,15 @@ def check_ddp(budget: Budget, device: str, quick: bool, work: Path) -> List[Row]
 
 def ddp_step(device_kind: str, compiled: bool) -> None:
     """One training step of the tiny recipe's network under DDP, in a process that torchrun
-    started: batch norm made synchronised, compiled inside DDP, as the trainer's
-    ``_run_epochs`` does with several processes."""
+    started, set up by the trainer's :func:`~pyg_mstgcn.train.loop.training_network` (which
+    the trainer itself calls with DDP only for several processes)."""
     import torch.distributed as dist
     import torch.nn.functional as F
 
     from pyg_mstgcn.data import from_dense
     from pyg_mstgcn.models import build_model
     from pyg_mstgcn.train.config import resolve
-    from pyg_mstgcn.train.sync_batchnorm import convert_sync_batchnorm
+    from pyg_mstgcn.train.loop import training_network
 
     cuda = device_kind == 'cuda'
     local = int(os.environ.get('LOCAL_RANK', '0'))
@@ -163,11 +163,9 @@ def ddp_step(device_kind: str, compiled: bool) -> None:
     dist.init_process_group('nccl' if cuda else 'gloo')
     try:
         model_config = resolve('tiny')['model']
-        model = build_model(model_config).to(device)
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model) if cuda \
-            else convert_sync_batchnorm(model)
-        net = torch.nn.parallel.DistributedDataParallel(
-            torch.compile(model) if compiled else model, device_ids=[local] if cuda else None)
+        model, net = training_network(build_model(model_config),
+                                      {'compile': compiled, 'cuda_graphs': False}, device,
+                                      distributed=True)
         optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
         labels = [i % model_config['num_classes'] for i in range(4)]
         batch = from_dense(torch.randn(4, 3, 8, 25, 2), model_config['layout'],

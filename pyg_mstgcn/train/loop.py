@@ -437,26 +437,34 @@ def _train(config: Dict[str, Any], resume: Optional[Path], device: torch.device,
                                iters, workers, run_dir, resume, device, amp, info, preemption)
 
 
+def training_network(model: torch.nn.Module, tcfg: Mapping[str, Any], device: torch.device,
+                     distributed: bool) -> Tuple[torch.nn.Module, torch.nn.Module]:
+    """The model on :obj:`device` (its batch norm over the global batch when
+    :obj:`distributed`) and the network the training steps call: compiled as
+    ``train.compile`` / ``train.cuda_graphs`` (:obj:`tcfg`) say, inside DDP when distributed,
+    as torch advises. The model stays plain for evaluation and the checkpoints (no
+    ``_orig_mod.`` in their keys)."""
+    model = model.to(device)
+    if distributed:
+        # torch's SyncBatchNorm on CUDA (NCCL), ours, which works with any backend, on CPU
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model) \
+            if device.type == 'cuda' else convert_sync_batchnorm(model)
+    net = model
+    if tcfg['cuda_graphs'] and device.type == 'cuda':
+        net = torch.compile(model, mode='reduce-overhead')   # captures CUDA graphs
+    elif tcfg['compile']:
+        net = torch.compile(model)
+    if distributed:
+        net = torch.nn.parallel.DistributedDataParallel(
+            net, device_ids=[device.index] if device.type == 'cuda' else None)
+    return model, net
+
+
 def _run_epochs(config, model, class_names, train_data, val_data, val_set, iters, workers,
                 run_dir, resume, device, amp, info, preemption) -> Dict[str, Any]:
     data_cfg, seed, epochs = config['data'], int(config['train']['seed']), \
         int(config['train']['epochs'])
-    model = model.to(device)
-    if info.enabled:
-        # batch norm over the global batch: torch's SyncBatchNorm on CUDA (NCCL), ours,
-        # which works with any backend, on CPU (gloo)
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model) \
-            if device.type == 'cuda' else convert_sync_batchnorm(model)
-    # compiled inside DDP, as torch advises; `model` stays plain for evaluation and the
-    # checkpoints (no '_orig_mod.' in their keys)
-    net = model
-    if config['train']['cuda_graphs'] and device.type == 'cuda':
-        net = torch.compile(model, mode='reduce-overhead')   # captures CUDA graphs
-    elif config['train']['compile']:
-        net = torch.compile(model)
-    if info.enabled:
-        net = torch.nn.parallel.DistributedDataParallel(
-            net, device_ids=[device.index] if device.type == 'cuda' else None)
+    model, net = training_network(model, config['train'], device, info.enabled)
     o = config['optim']
     base_lr = learning_rate(config)
     log.info(f"optimiser: SGD, lr {base_lr:.4g} for global batch {data_cfg['batch_size']}")
