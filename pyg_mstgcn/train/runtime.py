@@ -18,6 +18,7 @@ import torch
 
 from pyg_mstgcn.config_files import ConfigError
 from pyg_mstgcn.train import distributed as dist_utils
+from pyg_mstgcn.train.checkpoint import previous_of
 
 log = logging.getLogger('pyg_mstgcn.train')
 
@@ -160,7 +161,8 @@ def claim_folder(run_dir: Path, info: dist_utils.DistInfo) -> None:
 def has_checkpoint(run_dir: Path) -> bool:
     """Whether a run can continue from :obj:`run_dir` (``last.pt``, or the previous one that
     takes its place when it is missing or damaged)."""
-    return any((run_dir / name).is_file() for name in ('last.pt', 'last.prev.pt'))
+    last = run_dir / 'last.pt'
+    return last.is_file() or previous_of(last).is_file()
 
 
 #: Files a run writes before its first checkpoint: all that a run that failed early leaves.
