@@ -115,9 +115,9 @@ class BatchedMove(BatchedTransform):
         t.check_channels(C)
         num_node, segments, steps = self.tables(T, x.device)
         move = integers(uniform(), len(t.move_time_candidate))            # [N]
-        sizes = torch.as_tensor(t._sizes, device=x.device)                # [4, 1]
+        sizes = torch.as_tensor(t.candidate_counts, device=x.device)      # [4, 1]
         choice = integers(uniform(4, num_node), sizes)                    # [N, 4, nodes]
-        table = torch.as_tensor(t._table, device=x.device).expand(N, -1, -1)
+        table = torch.as_tensor(t.candidate_table, device=x.device).expand(N, -1, -1)
         values = table.gather(2, choice)                                   # [N, 4, nodes]
         segment = segments[move][:, None].expand(N, 4, T)
         low = values.gather(2, segment)

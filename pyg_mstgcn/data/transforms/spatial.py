@@ -139,9 +139,12 @@ class RandomMove(Transform):
                              f'{list(self.move_time_candidate)})')
         candidates = (self.angle_candidate, self.scale_candidate, self.transform_candidate,
                       self.transform_candidate)
-        self._sizes = np.array([[len(c)] for c in candidates])
-        self._table = np.array([c + (0.0, ) * (max(map(len, candidates)) - len(c))
-                                for c in candidates])
+        #: the candidates of the angle, scale, x and y translation: how many (``[4, 1]``),
+        #: and the values, each row padded to the longest (``[4, max]``); shared with the
+        #: batched form (:mod:`~pyg_mstgcn.data.transforms.batched`)
+        self.candidate_counts = np.array([[len(c)] for c in candidates])
+        self.candidate_table = np.array([c + (0.0, ) * (max(map(len, candidates)) - len(c))
+                                         for c in candidates])
 
     @staticmethod
     def segments(T: int, move_time: int) -> Tuple[int, np.ndarray, np.ndarray]:
@@ -160,8 +163,8 @@ class RandomMove(Transform):
         """The per-frame ``[4, T]`` angle (radians), scale, x and y translation."""
         move_time = self.move_time_candidate[int(rng.integers(len(self.move_time_candidate)))]
         num_node, segment, step = self.segments(T, move_time)
-        choice = rng.integers(0, self._sizes, (4, num_node))    # a candidate per node
-        values = np.take_along_axis(self._table, choice, axis=1)
+        choice = rng.integers(0, self.candidate_counts, (4, num_node))    # a candidate per node
+        values = np.take_along_axis(self.candidate_table, choice, axis=1)
         low = values[:, segment]
         curves = low + step * (values[:, segment + 1] - low)
         curves[0] *= np.pi / 180
