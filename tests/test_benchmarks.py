@@ -4,17 +4,21 @@ memory, failures) give the right answers."""
 import csv
 import importlib.util
 import math
+import random
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from pyg_mstgcn.benchmarks import original_feeder
 from pyg_mstgcn.benchmarks.graph_conv import Point, Size, Unavailable, build_case
 from pyg_mstgcn.benchmarks.graphs import densified, layout_graph, tree_graph
 from pyg_mstgcn.benchmarks.runner import Case, peak_memory_mib, time_forward_backward
 from pyg_mstgcn.benchmarks.sweep_report import crossover, crossovers, read_rows
+from pyg_mstgcn.data.transforms import RandomMove, RandomShift
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device('cpu')
@@ -129,13 +133,100 @@ def test_compiled_runtime_gives_eager_logits():
         torch.testing.assert_close(call(), model(x), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('module, name', [('data_loading', 'data_loading'),
-                                          ('preprocess', 'preprocess')])
-def test_other_benchmarks_quick(tmp_path, module, name):
-    """The preprocessing and data-loading benchmarks share the runner's output."""
-    _run(module, '--quick', '--results-dir', str(tmp_path))
-    rows = _rows(tmp_path / f'{name}.csv')
+def test_preprocess_quick(tmp_path):
+    """The preprocessing benchmark shares the runner's output."""
+    _run('preprocess', '--quick', '--results-dir', str(tmp_path))
+    rows = _rows(tmp_path / 'preprocess.csv')
     assert rows and all(r['torch'] == torch.__version__ and r['date'] for r in rows)
+
+
+def test_data_loading_quick(tmp_path):
+    """The data-loading benchmark shares the runner's output; the original feeder's row is
+    timed with ours (no device figure), and our row with the same augmentation and stream
+    gives the ratio to it."""
+    out = _run('data_loading', '--quick', '--samples', '128', '--results-dir', str(tmp_path))
+    rows = _rows(tmp_path / 'data_loading.csv')
+    assert rows and all(r['torch'] == torch.__version__ and r['date'] for r in rows)
+    by_name = {(r['augmentation'], r['stream']): r for r in rows}
+    original = by_name['shift+move (original feeder)', 'joint']
+    for column in ('samples_per_s', 'one_process_samples_per_s', 'us_per_sample'):
+        assert float(original[column]) > 0
+    assert original['device_augment_samples_per_s'] == original['vs_original_feeder'] == ''
+    ours = by_name['shift+move (original)', 'joint']
+    assert float(ours['device_augment_samples_per_s']) > 0
+    assert math.isclose(float(ours['vs_original_feeder']),
+                        float(ours['samples_per_s']) / float(original['samples_per_s']))
+    assert [r for r in rows if r['vs_original_feeder']] == [ours]
+    assert out.count('ours / original feeder (shift+move (original), joint): ') == 1
+
+
+def _skeleton(T: int = 20, begin: int = 3, end: int = 12) -> np.ndarray:
+    """A sample [3, T, 4, 2] whose frames [begin, end) are non-zero but for an empty frame
+    inside them."""
+    x = np.zeros((3, T, 4, 2), dtype=np.float32)
+    x[:, begin:end] = np.random.default_rng(0).uniform(0.5, 1.5, (3, end - begin, 4, 2))
+    x[:, begin + 3] = 0
+    return x
+
+
+def test_original_random_shift():
+    """The frames from the first to the last non-zero one (an empty frame inside them
+    included), in order, at every offset from 0 to T - size (both ends); zeros elsewhere;
+    float64, the input kept. Our RandomShift places them at the same offsets."""
+    x = _skeleton()
+    span, T = x[:, 3:12].copy(), x.shape[1]
+    random.seed(0)
+    for shift, cast in ((original_feeder.random_shift, np.float64),
+                        (lambda x: RandomShift()(x, rng=int(np.random.randint(2**31))),
+                         np.float32)):
+        offsets = set()
+        for _ in range(200):
+            out = shift(x)
+            assert out.dtype == cast and out.shape == x.shape
+            offset = int(np.flatnonzero((out != 0).any(axis=(0, 2, 3)))[0])
+            expected = np.zeros(x.shape)
+            expected[:, offset:offset + 9] = span
+            assert np.array_equal(out, expected)
+            offsets.add(offset)
+        assert offsets == set(range(T - 9 + 1))
+    assert np.array_equal(x[:, 3:12], span)
+
+
+def test_original_random_move_single_candidates():
+    """With one angle a, scale s and translation t, every frame's (x, y), zeros included,
+    becomes s R(a) (x, y) + (t, t), z kept; our RandomMove gives the same."""
+    x = _skeleton()
+    a, s, t = 30.0, 1.5, 0.25
+    cos, sin = math.cos(math.radians(a)), math.sin(math.radians(a))
+    x64 = x.astype(np.float64)
+    expected = x64.copy()
+    expected[0] = s * (cos * x64[0] - sin * x64[1]) + t
+    expected[1] = s * (sin * x64[0] + cos * x64[1]) + t
+    out = original_feeder.random_move(x64.copy(), [a], [s], [t], [3])
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    ours = RandomMove([a], [s], [t], [3])(x, rng=0)
+    np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('move_time, nodes', [(1, [0, 9]), (2, [0, 4, 5, 9])])
+def test_original_random_move_interpolates(move_time, nodes):
+    """On an all-zero sample (x = the x translation), per segment the translation goes
+    linearly from one end's candidate to the next, both ends included (so with two segments
+    of T = 10 frames, frames 4 and 5 both take the middle value); our RandomMove too."""
+    np.random.seed(0)
+    for seed in range(5):
+        original = original_feeder.random_move(np.zeros((3, 10, 1, 1)), [0.], [1.], [-1., 1.],
+                                               [move_time])[0, :, 0, 0]
+        ours = RandomMove([0.], [1.], [-1., 1.], [move_time])(
+            np.zeros((3, 10, 1, 1), dtype=np.float32), rng=seed)[0, :, 0, 0]
+        for tx in (original, ours):
+            for begin, end in zip(nodes[::2], nodes[1::2]):
+                assert set(tx[[begin, end]]) <= {-1.0, 1.0}
+                np.testing.assert_allclose(tx[begin:end + 1],
+                                           np.linspace(tx[begin], tx[end], end - begin + 1),
+                                           atol=1e-6)
+            if move_time == 2:
+                assert tx[4] == tx[5]
 
 
 def test_backends_compute_the_same_function():

@@ -17,6 +17,14 @@ steps left out of the workers and applied to each whole batch on the device (CUD
 available, else the CPU), the batch moved there first. The load average of the
 machine is printed and stored with the figures. The target is 2,000 samples/s with 2 workers,
 so that loading never starves a GPU.
+
+The row ``shift+move (original feeder)`` is the reference: the original code's ``Feeder``
+(:class:`~pyg_mstgcn.benchmarks.original_feeder.OriginalFeeder`: NumPy ``random_shift`` and
+``random_move`` per sample, float64 out) on the same file, batched by the plain
+``torch.utils.data.DataLoader``, timed in the same rounds with the same batch size and workers;
+its ``us_per_sample`` is one ``feeder[i]``, and it has no device column.
+``vs_original_feeder`` is, on our rows with the same augmentation and stream, our
+``samples_per_s`` over the original feeder's.
 """
 from __future__ import annotations
 
@@ -29,8 +37,11 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from torch.utils.data import DataLoader as TorchDataLoader
+from torch.utils.data import Dataset
 from torch_geometric.loader import DataLoader
 
+from pyg_mstgcn.benchmarks.original_feeder import OriginalFeeder
 from pyg_mstgcn.benchmarks.runner import add_output_args, print_table, write_csv
 from pyg_mstgcn.data.datasets import SkeletonArrayDataset
 from pyg_mstgcn.data.transforms import build_transforms
@@ -50,6 +61,8 @@ CONFIGS = [
     ('rotation (modern)', 'joint', ['random_rotation']),
     ('rotation (modern)', 'bone', ['random_rotation']),
 ]
+#: The reference row: the original's feeder, and the transforms of ours it compares with.
+ORIGINAL_FEEDER = ('shift+move (original feeder)', 'joint', ['random_shift', 'random_move'])
 
 
 def write_arrays(folder: Path, num_samples: int, frames: int, seed: int = 0) -> Path:
@@ -58,7 +71,7 @@ def write_arrays(folder: Path, num_samples: int, frames: int, seed: int = 0) -> 
     return folder
 
 
-def per_sample_us(dataset: SkeletonArrayDataset, count: int = 256) -> float:
+def per_sample_us(dataset: Dataset, count: int = 256) -> float:
     """Microseconds of one ``dataset[i]`` in this process, with one PyTorch thread (as in a
     DataLoader worker)."""
     threads = torch.get_num_threads()
@@ -75,14 +88,15 @@ def per_sample_us(dataset: SkeletonArrayDataset, count: int = 256) -> float:
         torch.set_num_threads(threads)
 
 
-def _epoch(loader: DataLoader, augment: Optional[DeviceAugment] = None,
+def _epoch(loader: TorchDataLoader, augment: Optional[DeviceAugment] = None,
            device: Optional[torch.device] = None) -> float:
     samples = 0
     start = time.perf_counter()
     for step, batch in enumerate(loader):
         if augment is not None:
             batch = augment(batch.to(device, non_blocking=True), 0, step)
-        samples += batch.num_graphs
+        # ours: a PyG batch; the original feeder's: [data, label, index]
+        samples += batch.num_graphs if hasattr(batch, 'num_graphs') else len(batch[1])
     if device is not None and device.type == 'cuda':
         torch.cuda.synchronize(device)
     return samples / (time.perf_counter() - start)
@@ -103,27 +117,36 @@ def device_loader(folder: Path, stream: str, transforms: List[str], batch_size: 
 
 def measure(folder: Path, batch_size: int, workers: int, rounds: int, seed: int
             ) -> List[Dict[str, object]]:
-    """Samples per second of every configuration with :obj:`workers` workers and in one
-    process (``num_workers=0``: the capacity of one core, batching included): whole epochs,
-    the configurations taking turns in every round (so that load from elsewhere falls on all
+    """Samples per second of every configuration, and of the original feeder
+    (:data:`ORIGINAL_FEEDER`, last), with :obj:`workers` workers and in one process
+    (``num_workers=0``: the capacity of one core, batching included): whole epochs, the
+    configurations taking turns in every round (so that load from elsewhere falls on all
     alike); the median and the best round."""
     torch.manual_seed(seed)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     loaders, rows = [], []
-    for name, stream, transforms in CONFIGS:
-        dataset = SkeletonArrayDataset(folder, 'train', stream=stream, transforms=transforms)
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
-                            persistent_workers=workers > 0)
-        single = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=0)
+    for name, stream, transforms in [*CONFIGS, ORIGINAL_FEEDER]:
+        if (name, stream, transforms) == ORIGINAL_FEEDER:
+            dataset: Dataset = OriginalFeeder(folder, 'train', stream)
+            loader_class = TorchDataLoader   # default collate: [data, label, index]
+        else:
+            dataset = SkeletonArrayDataset(folder, 'train', stream=stream, transforms=transforms)
+            loader_class = DataLoader
+        loader = loader_class(dataset, batch_size=batch_size, shuffle=True,
+                              num_workers=workers, persistent_workers=workers > 0)
+        single = loader_class(dataset, batch_size=batch_size, shuffle=True, num_workers=0)
         start = time.perf_counter()
         for batch in loader:  # warm-up epoch: workers start
-            batch.x.shape
+            pass
         rows.append({'augmentation': name, 'stream': stream,
                      'transforms': '+'.join(transforms) or '-', 'batch': batch_size,
                      'workers': workers, 'first_epoch_s': time.perf_counter() - start,
                      'us_per_sample': per_sample_us(dataset)})
-        on_device = device_loader(folder, stream, transforms, batch_size, workers, device, seed)
-        _epoch(*on_device, device)  # warm-up
+        on_device = None   # the original feeder has no device augmentation
+        if loader_class is DataLoader:
+            on_device = device_loader(folder, stream, transforms, batch_size, workers, device,
+                                      seed)
+            _epoch(*on_device, device)  # warm-up
         loaders.append((loader, single, on_device))
     rates: List[List[float]] = [[] for _ in loaders]
     one_process: List[List[float]] = [[] for _ in loaders]
@@ -132,18 +155,38 @@ def measure(folder: Path, batch_size: int, workers: int, rounds: int, seed: int
     for _ in range(rounds):
         for k, (loader, single, on_device) in enumerate(loaders):
             rates[k].append(_epoch(loader))
-            device_rates[k].append(_epoch(*on_device, device))
+            if on_device is not None:
+                device_rates[k].append(_epoch(*on_device, device))
             torch.set_num_threads(1)  # as in a worker
             one_process[k].append(_epoch(single))
             torch.set_num_threads(threads)
     for row, rate, one, on_device in zip(rows, rates, one_process, device_rates):
-        row['device_augment_samples_per_s'] = statistics.median(on_device)
+        # no device figure (an empty cell) for the original feeder
+        row['device_augment_samples_per_s'] = statistics.median(on_device) if on_device else ''
         row['samples_per_s'] = statistics.median(rate)
         row['best_samples_per_s'] = max(rate)
         row['one_process_samples_per_s'] = statistics.median(one)
         row['target_met'] = row['samples_per_s'] >= TARGET
+    original = rows[-1]
+    for row in rows[:-1]:
+        same = (row['stream'], row['transforms']) == (original['stream'],
+                                                      original['transforms'])
+        row['vs_original_feeder'] = (row['samples_per_s'] / original['samples_per_s']
+                                     if same else '')
+    original['vs_original_feeder'] = ''
     del loaders
     return rows
+
+
+def original_feeder_ratios(rows: Sequence[Dict[str, object]]) -> List[str]:
+    """One line per row compared with the original feeder: ours / the original feeder, with
+    the workers and in one process."""
+    original = rows[-1]
+    return [f"ours / original feeder ({row['augmentation']}, {row['stream']}): "
+            f"{row['vs_original_feeder']:.2f}x with {row['workers']} workers "
+            f"({row['samples_per_s']:.0f} / {original['samples_per_s']:.0f} samples/s), "
+            f"{row['one_process_samples_per_s'] / original['one_process_samples_per_s']:.2f}x "
+            f"in one process" for row in rows if row['vs_original_feeder'] != '']
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -184,7 +227,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     load_after = os.getloadavg()[0]
     print_table(rows, ['augmentation', 'stream', 'workers', 'batch', 'samples_per_s',
                        'best_samples_per_s', 'one_process_samples_per_s', 'us_per_sample',
-                       'target_met', 'device_augment_samples_per_s'])
+                       'target_met', 'device_augment_samples_per_s', 'vs_original_feeder'])
+    for line in original_feeder_ratios(rows):
+        print(line)
     print(f'load average (1 min) {load_before:.2f} before, {load_after:.2f} after, on '
           f'{os.cpu_count()} cores')
     settings = {'samples': args.samples, 'frames': args.frames, 'persons': 2, 'joints': 25,
