@@ -16,6 +16,7 @@ from pyg_mstgcn.nn import (ACTIVATIONS, ADJACENCY_MODES, ATTENTIONS, BACKENDS, B
                            MultiScaleTemporalLayer, PlainGraphLayer, PlainTemporalLayer,
                            SeparableGraphLayer, SeparableTemporalLayer, SpatialGraphConv,
                            activation, make_attention, subset_spmm)
+from pyg_mstgcn.nn.units import temporal_conv
 
 V = 25
 INPUTS = ['edge_index', 'edge_index_shuffled', 'edge_index_no_template', 'EdgeIndex',
@@ -109,11 +110,14 @@ def test_spatial_conv_repr_and_shape():
 
 
 @pytest.mark.parametrize('adjacency', ['full', 'skeleton'])
-@pytest.mark.parametrize('depthwise', [False, True])
-def test_spatial_conv_matches_the_formula(adjacency, depthwise, device):
-    """Both backends compute sum_k (A_k + B_k)^T (Theta_k x + b_k) per instance."""
-    c_in, c_out = (5, 5) if depthwise else (4, 6)
+@pytest.mark.parametrize('c_in,c_out,depthwise,mixes_first', [
+    (4, 6, False, True), (6, 4, False, False), (5, 5, False, False), (5, 5, True, False)])
+def test_spatial_conv_matches_the_formula(adjacency, c_in, c_out, depthwise, mixes_first,
+                                          device):
+    """Both backends compute sum_k (A_k + B_k)^T (Theta_k x + b_k) per instance; the dense
+    one aggregates first when the convolution widens, else transforms first."""
     dense, sparse = (conv.to(device) for conv in conv_pair(adjacency, c_in, c_out, depthwise))
+    assert dense.mixes_first is mixes_first
     x = torch.randn(2 * V, c_in, 3, dtype=torch.float64).to(device)
     edge_index, template = (t.to(device) for t in support_graph(adjacency, 2))
     with torch.no_grad():
@@ -430,6 +434,26 @@ def test_temporal_layer_shapes(name, make, stride, T, T_out):
     out = layer(_x(8, T=T))
     assert out.shape == (2 * V, 8, T_out)
     assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize('T', [7, 8])
+def test_strided_pointwise_is_the_strided_convolution(T, device):
+    """A strided 1x1 convolution (the residual of a strided temporal layer), run as every
+    stride-th frame then the 2-D kernel, equals torch's strided Conv1d: output and gradients."""
+    torch.manual_seed(0)
+    ours = temporal_conv(6, 10, kernel_size=1, stride=2).double().to(device)
+    conv = torch.nn.Conv1d(6, 10, kernel_size=1, stride=2).double().to(device)
+    conv.load_state_dict(ours.state_dict())
+    x = torch.randn(5, 6, T, dtype=torch.float64, device=device)
+    results = []
+    for module in (ours, conv):
+        xr = x.clone().requires_grad_()
+        out = module(xr)
+        (out * torch.arange(out.numel(), device=device).view_as(out)).sum().backward()
+        results.append((out.detach(), xr.grad, module.weight.grad, module.bias.grad))
+    assert results[0][0].shape == (5, 10, (T + 1) // 2)
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
 
 
 def test_temporal_layers_act_per_node():
