@@ -302,6 +302,23 @@ def test_runner_times_and_reports_failures():
     assert timings['bad'].error.startswith('RuntimeError: mat1 and mat2 shapes')
 
 
+def test_runner_reports_cpu_time_and_page_faults():
+    """Per step: CPU seconds, system seconds and minor page faults. A step that fills a
+    fresh 64 MiB tensor (above glibc's largest mmap threshold: mapped anew every time)
+    faults at least once per page of it (32 with 2 MiB huge pages, 16,384 with 4 KiB ones);
+    a step on small tensors less."""
+    pytest.importorskip('resource', reason='no resource module on this platform')
+    x = torch.randn(64, 64, requires_grad=True)
+    fresh = Case(lambda: torch.ones(16 * 2**20).sum() * x.sum(), [x])
+    small = Case(lambda: (x @ x).relu(), [x])
+    timings = time_forward_backward({'fresh': fresh, 'small': small}, CPU, warmup=1,
+                                    repeats=3)
+    assert timings['fresh'].page_faults >= 64 * 2**20 / 2**21
+    assert timings['small'].page_faults < timings['fresh'].page_faults
+    for timing in timings.values():
+        assert timing.cpu_s > 0 and 0 <= timing.system_s <= timing.cpu_s
+
+
 def test_peak_memory_cpu():
     """A step allocating a few 1 MB tensors peaks at a few MB above its start."""
     x = torch.randn(512, 512, requires_grad=True)  # 1 MiB

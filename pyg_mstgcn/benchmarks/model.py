@@ -4,7 +4,13 @@ inference (forward without gradients), in samples/s, with the peak memory of a t
 the dense backend, the sparse backend on skeleton-only and on full adjacency, and the einsum
 transcription of the original network (the independent reference of our tests) for
 comparison. On CUDA, fp32 and automatic mixed precision (bf16 and fp16 autocast). With
---compile, our variants are torch.compile'd (training only: the first warm-up steps compile)."""
+--compile, our variants are torch.compile'd (training only: the first warm-up steps compile).
+
+Each training step also reports the process's CPU seconds (``train_cpu_s``, all threads), the
+part of them in the operating system's kernel (``train_system_s``) and the minor page faults
+(``train_page_faults``): a model whose temporaries are freshly mapped by the allocator every
+step pays for the kernel's zeroing of those pages in wall time, which the CPU figures tell
+apart from the arithmetic."""
 from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -93,7 +99,9 @@ def run(batch_size: int, frames: int, repeats: int, warmup: int, device: torch.d
             rows.append({**row, 'status': 'ok', 'forward_s': timing.forward_s,
                          'backward_s': timing.backward_s, 'train_step_s': timing.total_s,
                          'train_samples_per_s': batch_size / timing.total_s, **inference,
-                         'train_peak_mib': peak_memory_mib(train[name], device)})
+                         'train_peak_mib': peak_memory_mib(train[name], device),
+                         'train_cpu_s': timing.cpu_s, 'train_system_s': timing.system_s,
+                         'train_page_faults': timing.page_faults})
     return rows
 
 
@@ -202,7 +210,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                args.variants, args.compile)
     print_table(rows, ['model', 'precision', 'batch', 'frames', 'forward_s', 'backward_s',
                        'train_samples_per_s', 'inference_samples_per_s', 'train_peak_mib',
-                       'status'])
+                       'train_cpu_s', 'train_system_s', 'train_page_faults', 'status'])
     settings = dict(persons=2, joints=25, repeats=repeats, warmup=warmup, quick=args.quick,
                     compile=args.compile)
     path = write_csv(f'{args.out}_{device.type}', rows, settings, args.results_dir)

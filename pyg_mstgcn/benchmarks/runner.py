@@ -12,7 +12,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Hashable, List, Optional, Sequence
+from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -77,11 +77,28 @@ class Case:
         out.backward(torch.ones_like(out))
 
 
+def _process_usage() -> Tuple[float, float, float]:
+    """CPU seconds (user and system), system seconds and minor page faults of this process so
+    far; NaN where the platform has no ``resource`` module (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return math.nan, math.nan, math.nan
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, usage.ru_stime, float(usage.ru_minflt)
+
+
 @dataclass
 class Timing:
-    """Median forward and backward seconds, or why there are none."""
+    """Median forward and backward seconds, or why there are none; per step (forward and
+    backward), the median CPU seconds of the process (all threads), the share of them spent
+    in the operating system's kernel, and the minor page faults (first touches of memory
+    newly mapped by the allocator), where the platform reports them."""
     forward_s: float = math.nan
     backward_s: float = math.nan
+    cpu_s: float = math.nan
+    system_s: float = math.nan
+    page_faults: float = math.nan
     error: str = ''
 
     @property
@@ -110,10 +127,12 @@ def time_forward_backward(cases: Dict[Hashable, Case], device: torch.device,
             attempt(key, case.step)
     forward: Dict[Hashable, List[float]] = {key: [] for key in cases}
     backward: Dict[Hashable, List[float]] = {key: [] for key in cases}
+    usage: Dict[Hashable, List[Tuple[float, float, float]]] = {key: [] for key in cases}
 
     def one_round(key: Hashable, case: Case) -> None:
         case.clear()
         synchronize(device)
+        before = _process_usage()
         start = time.perf_counter()
         out = case.forward()
         synchronize(device)
@@ -124,6 +143,7 @@ def time_forward_backward(cases: Dict[Hashable, Case], device: torch.device,
         out.backward(grad)
         synchronize(device)
         backward[key].append(time.perf_counter() - start)
+        usage[key].append(tuple(b - a for a, b in zip(before, _process_usage())))
 
     for _ in range(repeats):
         for key, case in list(live.items()):
@@ -131,6 +151,8 @@ def time_forward_backward(cases: Dict[Hashable, Case], device: torch.device,
     for key in live:
         timings[key].forward_s = statistics.median(forward[key])
         timings[key].backward_s = statistics.median(backward[key])
+        timings[key].cpu_s, timings[key].system_s, timings[key].page_faults = (
+            statistics.median(column) for column in zip(*usage[key]))
     return timings
 
 

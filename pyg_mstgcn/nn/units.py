@@ -17,11 +17,9 @@ from pyg_mstgcn.nn.fusion import fold_batch_norm
 
 
 class Pointwise(nn.Conv1d):
-    """A 1x1 convolution over ``[N, C, T]``, run as a 2-D convolution of ``[N, C, T, 1]``: on
-    CPU the 2-D kernels handle the many short sequences of a skeleton batch faster (about
-    2x for the canonical network's widths) than the 1-D ones. A stride takes every
-    :obj:`stride`-th frame first: the strided kernels cost twice as much as the slice and
-    the convolution of what remains."""
+    """A 1x1 convolution over ``[N, C, T]``, run as a 2-D convolution of ``[N, C, T, 1]``. A
+    stride takes every :obj:`stride`-th frame first: on the CPU the strided kernels cost
+    twice as much as the slice and the convolution of what remains."""
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True,
                  stride: int = 1) -> None:
