@@ -6,9 +6,10 @@ batch. :class:`SyncBatchNorm` here normalises with the statistics of the global 
 process of the group) in training mode, and its backward gives the input gradient of
 batch norm over the global batch:
 
-* forward: each process computes its per-channel count, mean and biased variance (stable,
-  :func:`torch.var_mean`); these are gathered and combined in float64 (Chan et al.) into the
-  global mean and biased variance, used to normalise; the running statistics are updated as
+* forward: each process computes its per-channel count, mean and biased variance (two
+  passes: the mean, then the centred squares); these are gathered and combined in float64
+  (Chan et al.) into the global mean and biased variance, used to normalise (as
+  evaluation-mode batch norm with those statistics); the running statistics are updated as
   :class:`torch.nn.BatchNorm1d` updates them (unbiased variance over the global count;
   ``momentum=None``: cumulative average);
 * backward: per-channel ``[sum(dy), sum(dy * x_hat)]`` are all-reduced, and
@@ -45,8 +46,11 @@ class _SyncBatchNormFunction(torch.autograd.Function):
                 factor: float, group) -> Tensor:
         dims = [0] + list(range(2, x.dim()))
         count = x.numel() // x.size(1)
-        if count > 0:
-            var, mean = torch.var_mean(x, dim=dims, correction=0)
+        if count > 0:   # two passes of sums: torch.var_mean is ~5x slower on [N, C, T]
+            mean = x.sum(dims) / count
+            centred = x - mean.view(_shape(x))
+            var = (centred * centred).sum(dims) / count
+            del centred
         else:   # an empty share: contributes nothing
             var = mean = x.new_zeros(x.size(1))
         local = torch.stack([torch.full_like(mean, count, dtype=torch.float64),
@@ -71,12 +75,9 @@ class _SyncBatchNormFunction(torch.autograd.Function):
                                                   alpha=factor)
         invstd = torch.rsqrt(g_var + eps).to(x.dtype)
         mean_x = g_mean.to(x.dtype)
-        x_hat = (x - mean_x.view(_shape(x))) * invstd.view(_shape(x))
-        out = x_hat
-        if weight is not None:
-            out = out * weight.view(_shape(x))
-        if bias is not None:
-            out = out + bias.view(_shape(x))
+        # normalising with given statistics is evaluation-mode batch norm: one fused pass
+        out = F.batch_norm(x, mean_x, g_var.to(x.dtype), weight, bias, training=False,
+                           eps=eps)
         ctx.save_for_backward(x, weight, mean_x, invstd, total.to(x.dtype))
         ctx.group, ctx.has_bias = group, bias is not None
         return out
