@@ -88,17 +88,19 @@ class _SyncBatchNormFunction(torch.autograd.Function):
         shape = _shape(x)
         dims = [0] + list(range(2, x.dim()))
         dy = dy.contiguous()
-        x_hat = (x - mean.view(shape)) * invstd.view(shape)
+        centred = x - mean.view(shape)                  # x_hat = centred * invstd
         sum_dy = dy.sum(dims)
-        sum_dy_xhat = (dy * x_hat).sum(dims)
+        sum_dy_xhat = (dy * centred).sum(dims) * invstd
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
             sums = torch.stack([sum_dy, sum_dy_xhat]).double()
             dist.all_reduce(sums, group=ctx.group)
             g_sum_dy, g_sum_dy_xhat = (sums / total.double()).to(x.dtype)
             scale = invstd if weight is None else invstd * weight
-            grad_x = (dy - g_sum_dy.view(shape) - x_hat * g_sum_dy_xhat.view(shape)) \
-                * scale.view(shape)
+            # scale * (dy - g_sum_dy - x_hat * g_sum_dy_xhat), in place where it can be
+            grad_x = dy * scale.view(shape)
+            grad_x.sub_(centred.mul_((scale * invstd * g_sum_dy_xhat).view(shape)))
+            grad_x.sub_((scale * g_sum_dy).view(shape))
         if weight is not None and ctx.needs_input_grad[1]:
             grad_w = sum_dy_xhat   # local sums: DDP's average over processes does the rest
         if ctx.has_bias and ctx.needs_input_grad[2]:
