@@ -126,7 +126,8 @@ def measure(folder: Path, batch_size: int, workers: int, rounds: int, seed: int
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     loaders, rows = [], []
     for name, stream, transforms in [*CONFIGS, ORIGINAL_FEEDER]:
-        if (name, stream, transforms) == ORIGINAL_FEEDER:
+        is_original_feeder = (name, stream, transforms) == ORIGINAL_FEEDER
+        if is_original_feeder:
             dataset: Dataset = OriginalFeeder(folder, 'train', stream)
             loader_class = TorchDataLoader   # default collate: [data, label, index]
         else:
@@ -143,7 +144,7 @@ def measure(folder: Path, batch_size: int, workers: int, rounds: int, seed: int
                      'workers': workers, 'first_epoch_s': time.perf_counter() - start,
                      'us_per_sample': per_sample_us(dataset)})
         on_device = None   # the original feeder has no device augmentation
-        if loader_class is DataLoader:
+        if not is_original_feeder:
             on_device = device_loader(folder, stream, transforms, batch_size, workers, device,
                                       seed)
             _epoch(*on_device, device)  # warm-up

@@ -130,13 +130,12 @@ def profile_training_step(models, device: torch.device, steps: int = 3
                                            else [])
     per_model = {}
     for name, model, inputs, logits_of in models:
-        def step() -> None:
-            model.zero_grad(set_to_none=True)
-            logits_of(model(inputs)).float().sum().backward()
-        step()
+        case = Case(lambda model=model, inputs=inputs, logits_of=logits_of:
+                    logits_of(model(inputs)).float(), list(model.parameters()))
+        case.step()
         with profile(activities=activities) as prof:
             for _ in range(steps):
-                step()
+                case.step()
             synchronize(device)
         self_ms = {e.key: (e.self_device_time_total if device.type == 'cuda'
                            else e.self_cpu_time_total) / 1e3 / steps

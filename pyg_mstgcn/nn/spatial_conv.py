@@ -173,19 +173,20 @@ class SpatialGraphConv(MessagePassing):
         weight = self.adjacency()
         if self.backend == 'dense' and self.mixes_first:
             out = self._mix_then_transform(x, weight)
-            return out if self.out_bias is None else out + self.out_bias.view(-1, 1)
-        g = self.lin(x)
-        if self.depthwise:  # the K outputs of a channel are contiguous: [N, C, K, T]
-            g = g.view(num_nodes, self.out_channels, K, T).transpose(1, 2)
-        g = g.reshape(num_nodes, K, self.out_channels * T)
-        if self.backend == 'dense':
-            out = dense_aggregate(g, weight)
         else:
-            if not torch.compiler.is_compiling():  # the checks read values: a graph break
-                _check_edges(edge_index, num_nodes, self.needs_self_loops,
-                             self.__class__.__name__)
-            out = self.propagate(edge_index, x=g, weight=weight, edge_template=edge_template)
-        out = out.view(num_nodes, self.out_channels, T)
+            g = self.lin(x)
+            if self.depthwise:  # the K outputs of a channel are contiguous: [N, C, K, T]
+                g = g.view(num_nodes, self.out_channels, K, T).transpose(1, 2)
+            g = g.reshape(num_nodes, K, self.out_channels * T)
+            if self.backend == 'dense':
+                out = dense_aggregate(g, weight)
+            else:
+                if not torch.compiler.is_compiling():  # the checks read values: a graph break
+                    _check_edges(edge_index, num_nodes, self.needs_self_loops,
+                                 self.__class__.__name__)
+                out = self.propagate(edge_index, x=g, weight=weight,
+                                     edge_template=edge_template)
+            out = out.view(num_nodes, self.out_channels, T)
         return out if self.out_bias is None else out + self.out_bias.view(-1, 1)
 
     @property
